@@ -1,0 +1,123 @@
+"""The `sse` / `single-shot-eval` command.
+
+`evaluate` drives the same doit graph as `doit report`; the other subcommands
+come from the packages that own them (each module exposes `register`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from sse.errors import SseError
+
+# Modules that add subcommands: register(subparsers) -> None.
+COMMAND_MODULES: tuple[str, ...] = (
+    "sse.verify.commands",         # verify
+    "sse.corpus.commands",         # corpus-stats, benchmark
+    "sse.corpus.import_commands",  # corpus import humaneval
+    "sse.report.commands",         # report
+    "sse.artifacts.commands",      # models list|fetch|evict|validate
+)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from sse.config import load_tasks, systems_for
+    from sse.pipeline import Plan, report_dir, run_doit
+
+    models = [m for m in (args.models or "").split(",") if m]
+    baselines = [b for b in (args.baselines or "").split(",") if b]
+    tasks = load_tasks(args.tasks)
+    if args.max_cost is not None:
+        os.environ["SSE_MAX_COST"] = str(args.max_cost)
+    for task in tasks:  # validate everything before any work starts
+        names = (models or list(task.systems)) + [b for b in baselines if b not in (models or task.systems)]
+        systems_for(task, names)
+    all_models = models
+    if baselines:
+        all_models = list(dict.fromkeys((models or list(tasks[0].systems)) + baselines))
+    plan = Plan(task_glob=args.tasks, models=tuple(all_models), runs=args.runs, output=args.output)
+    _precheck_corpora(tasks)
+    doit_args = ["report"] if args.jobs <= 1 else ["-n", str(args.jobs), "report"]
+    if args.verbose:
+        doit_args = ["--verbosity", "2", *doit_args]
+    try:
+        rc = run_doit(doit_args, plan)
+    except KeyboardInterrupt:
+        print("sse: interrupted; finished samples are cached, rerun the same command to resume", file=sys.stderr)
+        return 130
+    if rc != 0:
+        print("sse: the evaluation graph failed (see the task output above); finished work is cached",
+              file=sys.stderr)
+        return rc
+    bad = 0
+    for task in tasks:
+        rdir = report_dir(plan, task.id)
+        ctx = json.loads((rdir / "context.json").read_text())
+        for s in ctx["systems"]:
+            if s.get("skipped_reason"):
+                print(f"sse: {task.id}: system {s['name']} skipped: {s['skipped_reason']}", file=sys.stderr)
+        for name, errs in ctx.get("generation_errors", {}).items():
+            bad += 1
+            print(f"sse: {task.id}: system {name} failed on {len(errs)} example(s), e.g. {errs[0]} "
+                  f"(excluded as infra_error; rerun to retry)", file=sys.stderr)
+        print(f"{task.id}: report in {rdir}/report.md")
+    return 1 if bad else 0
+
+
+def _precheck_corpora(tasks: list[object]) -> None:
+    from sse.corpus import load_corpus
+
+    for t in tasks:
+        load_corpus(t.corpus)  # type: ignore[attr-defined]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sse", description="single-shot-eval: verified Python->Rust evaluation")
+    p.add_argument("--version", action="version", version="sse 0.1.0")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ev = sub.add_parser("evaluate", help="run the evaluation graph for tasks x systems x runs")
+    ev.add_argument("--tasks", default="tasks/python-to-rust.yaml", help="task YAML file or glob")
+    ev.add_argument("--models", default="", help="comma-separated registry names (default: the task's systems)")
+    ev.add_argument("--baselines", default="", help="extra systems to add, e.g. claude,gemini")
+    ev.add_argument("--runs", type=int, default=None, help="runs per system (default: the task's)")
+    ev.add_argument("--output", default="reports", help="report folder (default: reports)")
+    ev.add_argument("--max-cost", type=float, default=None, help="stop remote calls once this many USD are spent")
+    ev.add_argument("-j", "--jobs", type=int, default=1, help="doit tasks in parallel")
+    ev.add_argument("-v", "--verbose", action="store_true")
+    ev.set_defaults(func=_evaluate)
+    for mod in COMMAND_MODULES:
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name == mod:
+                continue
+            raise
+        m.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SseError as e:
+        print(f"sse: error: {e.one_line()}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("sse: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Path", "build_parser", "main"]

@@ -1,0 +1,1 @@
+"""Adapters for kind(s) in this module register with @register_kind (filled by its issue)."""

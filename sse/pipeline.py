@@ -1,0 +1,599 @@
+"""The doit task graph: the one module that knows doit.
+
+Stages (see `doit list`): corpus -> [fetch -> convert -> validate] -> generate -> verify
+-> stats -> pareto -> report. Tasks are coarse (per task, system and run); the
+content-addressed store makes the work inside them per example, so an edit to
+one example recomputes that example only.
+
+Build files live in cache/build/<task>/; they carry the completions and verdicts
+themselves, so an evicted store entry never breaks a later stage. A generate or
+verify task is also out of date when one of the store entries it lists has gone
+(deleted or evicted): that entry, and only it, is recomputed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from doit.tools import config_changed
+
+from sse.cache import Store, atomic_write_text, cache_root, content_key
+from sse.config import TaskConfig, load_tasks, systems_for
+from sse.models.base import Adapter, Decoding, Prompt, SystemSpec, build_adapter, extra_key
+from sse.progress import Progress
+from sse.records import Completion, Example, Sample, Verdict, example_from_dict, example_to_dict
+
+GEN_CHUNK = 16
+VERIFY_CHUNK = 64
+
+
+# ------------------------------------------------------------------ the plan
+@dataclass(frozen=True)
+class Plan:
+    """What to evaluate: resolved from SSE_* environment variables (set by `sse evaluate`)."""
+
+    task_glob: str = "tasks/python-to-rust.yaml"
+    models: tuple[str, ...] = ()
+    runs: int | None = None
+    output: str = "reports"
+
+    @classmethod
+    def from_env(cls) -> Plan:
+        models = tuple(m for m in os.environ.get("SSE_MODELS", "").split(",") if m)
+        runs = os.environ.get("SSE_RUNS")
+        return cls(task_glob=os.environ.get("SSE_TASKS", cls.task_glob), models=models,
+                   runs=int(runs) if runs else None, output=os.environ.get("SSE_OUTPUT", "reports"))
+
+
+def build_dir(task_id: str) -> Path:
+    return cache_root() / "build" / task_id
+
+
+def report_dir(plan: Plan, task_id: str) -> Path:
+    return Path(plan.output).resolve() / task_id
+
+
+# ------------------------------------------------------------------ helpers
+@functools.cache
+def _store() -> Store:
+    return Store()
+
+
+@functools.cache
+def _store_keys() -> frozenset[str]:
+    """Every key in the store, read once per process (fast no-op up-to-date checks)."""
+    return frozenset(k for k in _store()._cache.iterkeys() if isinstance(k, str))
+
+
+def _runs(task: TaskConfig, plan: Plan) -> int:
+    return plan.runs or task.runs
+
+
+@functools.cache
+def _task(path: str) -> TaskConfig:
+    from sse.config import load_task
+
+    return load_task(path)
+
+
+def _spec(task: TaskConfig, name: str) -> SystemSpec:
+    return systems_for(task, [name])[0]
+
+
+_ADAPTERS: dict[tuple[str, str], Adapter] = {}
+
+
+def _adapter(task: TaskConfig, name: str) -> Adapter:
+    k = (task.path, name)
+    if k not in _ADAPTERS:
+        _ADAPTERS[k] = build_adapter(_spec(task, name), task)
+    return _ADAPTERS[k]
+
+
+def _load_examples(task_id: str) -> list[Example]:
+    data = json.loads((build_dir(task_id) / "examples.json").read_text())
+    return [example_from_dict(d) for d in data["examples"]]
+
+
+def _signature(example: Example) -> str:
+    from sse.verify import rust_signature
+
+    return rust_signature(example) if example.kind == "function" else ""
+
+
+def render_prompt(task: TaskConfig, example: Example, run: int, signature: str) -> Prompt:
+    values = {"python_code": example.python.rstrip(), "rust_signature": signature,
+              "entry_point": example.entry_point, "example_id": example.id,
+              "crates": ", ".join(task.ground_truth.crates) or "none (standard library only)",
+              "program_name": example.entry_point, "usage": str(example.meta.get("usage", ""))}
+    system, user = task.render(**values)
+    return Prompt(system=system, user=user, example=example, run=run, decoding=task.decoding)
+
+
+def generation_key(fingerprint: str, prompt: Prompt, stochastic: bool, extra: Any) -> str:
+    """Model identity + rendered prompt + decoding (+ run index only when stochastic)."""
+    return content_key("completion/1", fingerprint, prompt.system, prompt.user, asdict(prompt.decoding),
+                       prompt.run if stochastic else None, extra)
+
+
+def _is_deterministic(adapter: Adapter, decoding: Decoding) -> bool:
+    return not adapter.is_stochastic(decoding)
+
+
+# ------------------------------------------------------------------ stage: corpus
+def corpus_files(task: TaskConfig) -> list[str]:
+    from sse.corpus import bundled_corpus_path
+
+    from sse.config import BUNDLED_PREFIX
+
+    p = bundled_corpus_path(task.corpus[len(BUNDLED_PREFIX):]) if task.corpus.startswith(BUNDLED_PREFIX) \
+        else Path(task.corpus)
+    if p.is_file():
+        return [str(p)]
+    return sorted(str(f) for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+
+
+def action_corpus(task_path: str) -> None:
+    from sse.corpus import load_corpus
+
+    task = _task(task_path)
+    corpus = load_corpus(task.corpus)
+    examples = list(corpus.examples)
+    payload = {"task": task.id, "corpus": {"name": corpus.name, "path": corpus.path, "kind": corpus.kind,
+                                           "key": corpus.key(), "n_examples": len(examples)},
+               "examples": [example_to_dict(e) | {"rust_signature": _signature(e), "key": e.key()}
+                            for e in examples]}
+    atomic_write_text(build_dir(task.id) / "examples.json", json.dumps(payload))
+
+
+# ------------------------------------------------------------------ stage: generate
+def _gen_target(task_id: str, system: str, run: int) -> Path:
+    return build_dir(task_id) / system / f"generate-r{run}.json"
+
+
+def _ver_target(task_id: str, system: str, run: int) -> Path:
+    return build_dir(task_id) / system / f"verify-r{run}.json"
+
+
+def _previous(path: Path) -> dict[str, dict[str, Any]]:
+    """Entries of a previous build file by their store key (reused while the store still has them)."""
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return {e["key"]: e for e in data.get("entries", []) if e.get("key")}
+
+
+def action_generate(task_path: str, system: str, run: int) -> None:
+    task = _task(task_path)
+    target = _gen_target(task.id, system, run)
+    adapter = _adapter(task, system)
+    examples = _load_examples(task.id)
+    sigs = json.loads((build_dir(task.id) / "examples.json").read_text())["examples"]
+    sig_of = {d["id"]: d.get("rust_signature", "") for d in sigs}
+    reason = adapter.unavailable_reason()
+    out: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": reason, "entries": [],
+                           "fingerprint": None, "deterministic": None, "generated": 0, "cache_hits": 0,
+                           "errors": 0}
+    if reason is None:
+        fp = adapter.fingerprint()
+        stochastic = adapter.is_stochastic(task.decoding)
+        out.update(fingerprint=fp, deterministic=not stochastic)
+        store, have = _store(), _store_keys()
+        prev = _previous(target)
+        entries: list[dict[str, Any] | None] = []
+        todo: list[tuple[int, str, Prompt]] = []
+        for i, ex in enumerate(examples):
+            prompt = render_prompt(task, ex, run, sig_of.get(ex.id, ""))
+            key = generation_key(fp, prompt, stochastic, extra_key(adapter, ex))
+            hit = prev.get(key) if f"completion/{key}" in have else None
+            if hit is None:
+                cached = store.get("completion", key)
+                hit = {"key": key, "example_id": ex.id, "completion": cached} if cached else None
+            if hit is not None:
+                entries.append(hit | {"example_id": ex.id})
+                out["cache_hits"] += 1
+            else:
+                entries.append(None)
+                todo.append((i, key, prompt))
+        with Progress(f"generate {task.id} {system} r{run}", total=len(examples),
+                      done=len(examples) - len(todo), hits=out["cache_hits"]) as bar:
+            for start in range(0, len(todo), GEN_CHUNK):
+                chunk = todo[start:start + GEN_CHUNK]
+                comps = adapter.generate([p for _, _, p in chunk])
+                for (i, key, _), comp in zip(chunk, comps, strict=True):
+                    d = comp.to_dict() | {"key": key, "run": run}
+                    if comp.error is None or comp.error_kind == "timeout":
+                        store.put("completion", key, d)  # failures of the harness are retried next time
+                    else:
+                        out["errors"] += 1
+                        bar.fail()
+                    entries[i] = {"key": key, "example_id": examples[i].id, "completion": d}
+                    out["generated"] += 1
+                bar.advance(len(chunk))
+        out["entries"] = entries
+    atomic_write_text(target, json.dumps(out))
+
+
+# ------------------------------------------------------------------ stage: verify
+@functools.cache
+def _verify_fns() -> tuple[Callable[..., Any], ...]:
+    from sse.verify import VerifyRequest, extract_rust, verdict_key, verify_batch
+
+    return VerifyRequest, extract_rust, verdict_key, verify_batch
+
+
+def action_verify(task_path: str, system: str, run: int) -> None:
+    VerifyRequest, extract_rust, verdict_key, verify_batch = _verify_fns()
+    task = _task(task_path)
+    gen = json.loads(_gen_target(task.id, system, run).read_text())
+    target = _ver_target(task.id, system, run)
+    out: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
+                           "deterministic": gen["deterministic"], "entries": [], "verified": 0, "cache_hits": 0}
+    if gen["skipped"] is None:
+        examples = {e.id: e for e in _load_examples(task.id)}
+        store, have = _store(), _store_keys()
+        prev = _previous(target)
+        entries: list[dict[str, Any]] = []
+        todo: dict[str, tuple[Any, list[int]]] = {}
+        for g in gen["entries"]:
+            ex = examples[g["example_id"]]
+            comp = g["completion"]
+            base = {"example_id": ex.id, "completion_key": g["key"]}
+            if comp.get("error") and comp.get("error_kind") != "timeout":
+                entries.append(base | {"key": "", "rust_key": "", "verdict": None})
+                continue
+            if comp.get("error_kind") == "timeout":
+                v = Verdict(status="timeout", diagnostics=str(comp.get("error") or "generation timed out"))
+                entries.append(base | {"key": "", "rust_key": "", "verdict": v.to_dict()})
+                continue
+            rust = extract_rust(comp.get("text") or "", ex)
+            req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
+            vkey = verdict_key(req)
+            rkey = content_key("rust", rust) if rust else ""
+            entry = base | {"key": vkey, "rust_key": rkey, "rust": rust}
+            hit = prev.get(vkey) if f"verdict/{vkey}" in have else None
+            cached = hit["verdict"] if hit else store.get("verdict", vkey)
+            if cached is not None:
+                out["cache_hits"] += 1
+                entries.append(entry | {"verdict": cached})
+            else:
+                entries.append(entry | {"verdict": None})
+                todo.setdefault(vkey, (req, []))[1].append(len(entries) - 1)
+        items = list(todo.items())
+        with Progress(f"verify {task.id} {system} r{run}", total=len(entries),
+                      done=len(entries) - sum(len(ix) for _, (_, ix) in items), hits=out["cache_hits"]) as bar:
+            for start in range(0, len(items), VERIFY_CHUNK):
+                chunk = items[start:start + VERIFY_CHUNK]
+                verdicts = verify_batch([req for _, (req, _) in chunk])
+                for (vkey, (_, idxs)), v in zip(chunk, verdicts, strict=True):
+                    d = v.to_dict() | {"key": vkey}
+                    if v.status != "infra_error":
+                        store.put("verdict", vkey, d)
+                    else:
+                        bar.fail()
+                    for i in idxs:
+                        entries[i]["verdict"] = d
+                    out["verified"] += 1
+                bar.advance(sum(len(ix) for _, (_, ix) in chunk))
+        out["entries"] = entries
+    atomic_write_text(target, json.dumps(out))
+
+
+# ------------------------------------------------------------------ stage: stats (collect + analyse)
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
+    """Join build files into the report inputs (docs/report-inputs.md)."""
+    out_dir = report_dir(plan, task.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ex_payload = json.loads((build_dir(task.id) / "examples.json").read_text())
+    examples = {d["id"]: d for d in ex_payload["examples"]}
+    samples: list[dict[str, Any]] = []
+    sources: dict[str, str] = {}
+    completions: dict[str, dict[str, Any]] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    sys_info: list[dict[str, Any]] = []
+    gen_errors: dict[str, list[str]] = {}
+    for name in systems:
+        spec = _spec(task, name)
+        info: dict[str, Any] = {"name": name, "kind": spec.kind, "version": spec.version,
+                                "prices": asdict(spec.prices), "fingerprint": None, "deterministic": None,
+                                "skipped_reason": None, "source": spec.source}
+        for run in range(_runs(task, plan)):
+            gen = json.loads(_gen_target(task.id, name, run).read_text())
+            ver = json.loads(_ver_target(task.id, name, run).read_text())
+            info.update(fingerprint=gen["fingerprint"], deterministic=gen["deterministic"],
+                        skipped_reason=gen["skipped"])
+            if gen["skipped"]:
+                break
+            comp_by_key = {g["key"]: g["completion"] for g in gen["entries"]}
+            for v in ver["entries"]:
+                comp = comp_by_key[v["completion_key"]]
+                ex = examples[v["example_id"]]
+                completions[v["completion_key"]] = comp
+                if v.get("rust"):
+                    sources[v["rust_key"]] = v["rust"]
+                verdict = v["verdict"]
+                if verdict is None:
+                    status, vkey = "infra_error", ""
+                    gen_errors.setdefault(name, []).append(f"{ex['id']}: {comp.get('error')}")
+                else:
+                    status, vkey = verdict["status"], v["key"]
+                    if vkey:
+                        verdicts[vkey] = verdict
+                samples.append(Sample(
+                    task=task.id, system=name, example_id=ex["id"], run=run, level=int(ex["level"]),
+                    status=status, completion_key=v["completion_key"], verdict_key=vkey,
+                    example_key=ex["key"], rust_key=v.get("rust_key", ""),
+                    tests_passed=int(verdict["tests_passed"]) if verdict else 0,
+                    tests_total=int(verdict["tests_total"]) if verdict else len(ex["tests"]),
+                    tokens_in=comp.get("tokens_in"), tokens_out=comp.get("tokens_out"),
+                    latency_s=float(comp.get("latency_s") or 0.0), ttft_s=comp.get("ttft_s"),
+                    cpu_s=comp.get("cpu_s"), dollars=comp.get("dollars"),
+                    cost_source=comp.get("cost_source") or "unpriced",
+                    deterministic=bool(gen["deterministic"]),
+                    error_codes=tuple(verdict.get("error_codes", ())) if verdict else (),
+                    generation_error=comp.get("error"),
+                ).to_dict())
+        sys_info.append(info)
+    _write_jsonl(out_dir / "samples.jsonl", samples)
+    _write_jsonl(out_dir / "examples.jsonl", [
+        {"id": d["id"], "key": d["key"], "level": d["level"], "entry_point": d["entry_point"],
+         "python": d["python"], "rust_signature": d.get("rust_signature", ""), "tests_total": len(d["tests"]),
+         "kind": d.get("kind", "function")} for d in ex_payload["examples"]])
+    _write_jsonl(out_dir / "sources.jsonl", [{"rust_key": k, "rust": v} for k, v in sources.items()])
+    _write_jsonl(out_dir / "completions.jsonl", [c | {"key": k} for k, c in completions.items()])
+    _write_jsonl(out_dir / "verdicts.jsonl", list(verdicts.values()))
+    context = {
+        "task": {**{k: v for k, v in asdict(task).items() if k not in ("system_prompt", "user_template")},
+                 "prompts": {"system": task.system_prompt, "user_template": task.user_template},
+                 "runs": _runs(task, plan)},
+        "systems": sys_info,
+        "corpus": ex_payload["corpus"],
+        "generation_errors": gen_errors,
+        "manifest": manifest(task, sys_info, ex_payload["corpus"]),
+    }
+    atomic_write_text(out_dir / "context.json", json.dumps(context, indent=2, default=str))
+    return context
+
+
+def manifest(task: TaskConfig, systems: list[dict[str, Any]], corpus: dict[str, Any]) -> dict[str, Any]:
+    """What a reader needs to reproduce the numbers."""
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(pkg: str) -> str | None:
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return None
+
+    def cmd(argv: list[str]) -> str | None:
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    return {
+        "sse_version": ver("sse"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": {p: ver(p) for p in ("numpy", "scipy", "doit", "diskcache", "xxhash", "py2many", "gguf",
+                                          "tokenizers", "matplotlib", "jinja2")},
+        "rustc": cmd(["rustc", "-vV"]),
+        "git_commit": cmd(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse", "HEAD"]),
+        "corpus_key": corpus.get("key"),
+        "system_fingerprints": {s["name"]: s["fingerprint"] for s in systems},
+        "task_file": task.path,
+        "seed": task.seed,
+        "decoding": asdict(task.decoding),
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def action_stats(task_path: str, plan_json: str, systems: list[str]) -> None:
+    from sse.analysis import analyze
+
+    plan = Plan(**json.loads(plan_json))
+    task = _task(task_path)
+    collect(task, plan, systems)
+    out_dir = report_dir(plan, task.id)
+    results = analyze(out_dir)
+    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str))
+
+
+def action_report(task_path: str, plan_json: str) -> None:
+    from sse.report import build_report
+
+    plan = Plan(**json.loads(plan_json))
+    task = _task(task_path)
+    out_dir = report_dir(plan, task.id)
+    build_report(out_dir, out_dir)
+
+
+# ------------------------------------------------------------------ doit
+def _store_has_all(target: Path, namespace: str) -> Callable[..., bool]:
+    def check(task: Any = None, values: Any = None) -> bool:
+        try:
+            data = json.loads(target.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return False
+        have = _store_keys()
+        for e in data.get("entries", []):
+            k = e.get("key") if e else None
+            if namespace == "completion" and e and e.get("completion", {}).get("error") \
+                    and e["completion"].get("error_kind") != "timeout":
+                return False  # harness failures are retried
+            if namespace == "verdict" and e and e.get("verdict") is None and k:
+                return False
+            if k and f"{namespace}/{k}" not in have:
+                return False
+        return True
+
+    return check
+
+
+def _static_fingerprint(task: TaskConfig, name: str) -> str:
+    """What identifies a system at graph-load time (native models add their .apr as a file_dep)."""
+    spec = _spec(task, name)
+    try:
+        adapter = _adapter(task, name)
+        reason = adapter.unavailable_reason()
+        fp = adapter.fingerprint() if reason is None else f"unavailable: {reason}"
+    except Exception as e:  # noqa: BLE001 - the generate task will report it properly
+        fp = f"error: {e}"
+    return content_key(fp, asdict(spec.prices), spec.kind, spec.source, spec.options)
+
+
+def model_stage_deps(task: TaskConfig, name: str) -> list[str]:
+    """file_deps a system's generation needs beyond the examples (e.g. a validated .apr)."""
+    spec = _spec(task, name)
+    if spec.kind == "native":
+        from sse.artifacts.stages import validated_path
+
+        return [str(validated_path(spec))]
+    return []
+
+
+def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
+    tasks = load_tasks(plan.task_glob)
+    plan_json = json.dumps(asdict(plan))
+    native_done: set[str] = set()
+    for task in tasks:
+        systems = [s.name for s in systems_for(task, list(plan.models) or None)]
+        bdir = build_dir(task.id)
+        examples_json = str(bdir / "examples.json")
+        yield {"basename": "corpus", "name": task.id, "actions": [(action_corpus, [task.path])],
+               "file_dep": [*corpus_files(task), task.path], "targets": [examples_json],
+               "doc": "load the corpus and confirm every expected value by running the Python"}
+        for name in systems:
+            spec = _spec(task, name)
+            if spec.kind == "native" and name not in native_done:
+                native_done.add(name)
+                from sse.artifacts.stages import doit_model_tasks
+
+                yield from doit_model_tasks(spec)
+        ver_targets: list[str] = []
+        prompt_key = content_key(task.system_prompt, task.user_template, asdict(task.decoding))
+        verify_key = content_key(asdict(task.ground_truth))
+        for name in systems:
+            fp = _static_fingerprint(task, name)
+            det = not _adapter(task, name).is_stochastic(task.decoding)
+            for run in range(_runs(task, plan)):
+                gen_t, ver_t = _gen_target(task.id, name, run), _ver_target(task.id, name, run)
+                dep0 = [f"generate:{task.id}:{name}:r0"] if det and run > 0 else []
+                yield {"basename": "generate", "name": f"{task.id}:{name}:r{run}",
+                       "actions": [(action_generate, [task.path, name, run])],
+                       "file_dep": [examples_json, *model_stage_deps(task, name)], "targets": [str(gen_t)],
+                       "task_dep": dep0,
+                       "uptodate": [config_changed(content_key(fp, prompt_key, run)),
+                                    _store_has_all(gen_t, "completion")],
+                       "doc": f"completions of {name}, run {run}" + (" (copy of run 0: deterministic)"
+                                                                     if dep0 else "")}
+                yield {"basename": "verify", "name": f"{task.id}:{name}:r{run}",
+                       "actions": [(action_verify, [task.path, name, run])],
+                       "file_dep": [str(gen_t)], "targets": [str(ver_t)],
+                       "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
+                       "uptodate": [config_changed(verify_key), _store_has_all(ver_t, "verdict")],
+                       "doc": f"compile and test {name}'s Rust, run {run}"}
+                ver_targets.append(str(ver_t))
+        rdir = report_dir(plan, task.id)
+        yield {"basename": "stats", "name": task.id,
+               "actions": [(action_stats, [task.path, plan_json, systems])],
+               "file_dep": [examples_json, *ver_targets],
+               "targets": [str(rdir / "samples.jsonl"), str(rdir / "results.json")],
+               "uptodate": [config_changed(content_key(plan_json, systems))],
+               "doc": "samples.jsonl, intervals, comparisons, costs and Pareto frontiers -> results.json"}
+        yield {"basename": "report", "name": task.id, "actions": [(action_report, [task.path, plan_json])],
+               "file_dep": [str(rdir / "results.json")],
+               "targets": [str(rdir / "report.md"), str(rdir / "report.html")],
+               "doc": "report.md and report.html"}
+
+
+def guarded(action: str, *args: Any) -> bool:
+    """Run a stage action by name; an SseError becomes its one line instead of doit's traceback.
+
+    Module-level (not a closure) so that `doit -n N` can ship it to worker processes.
+    """
+    from sse.errors import SseError
+
+    try:
+        globals()[action](*args)
+    except SseError as e:
+        print(f"sse: error: {e.one_line()}", file=sys.stderr)
+        return False
+    return True
+
+
+def doit_tasks() -> dict[str, Any]:
+    """task_* creators for dodo.py, grouped by stage so `doit list` shows the stages."""
+    from sse.errors import SseError
+
+    plan = Plan.from_env()
+    try:
+        all_tasks = list(iter_doit_tasks(plan))
+    except SseError as e:
+        print(f"sse: error: {e.one_line()}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for t in all_tasks:
+        if "actions" in t:
+            t["actions"] = [(guarded, [a[0].__name__, *a[1]]) if isinstance(a, tuple) and a[0].__module__ == __name__
+                            else a for a in t["actions"]]
+    by_base: dict[str, list[dict[str, Any]]] = {}
+    for t in all_tasks:
+        by_base.setdefault(t["basename"], []).append(t)
+    docs = {"corpus": "load and confirm corpora", "fetch": "fetch model files (sha256-checked, pickle-free)",
+            "convert": "convert models to .apr (KL-gated)", "validate": "validate .apr (checksums, logits)",
+            "generate": "completions per system and run", "verify": "verdicts: compile + tests in a sandbox",
+            "stats": "statistics, costs and Pareto -> results.json", "report": "report.md / report.html"}
+    creators: dict[str, Any] = {}
+    for base, items in by_base.items():
+        def creator(items: list[dict[str, Any]] = items, base: str = base) -> Iterator[dict[str, Any]]:
+            yield {"basename": base, "name": None, "doc": docs.get(base, base)}
+            for t in items:
+                yield {k: v for k, v in t.items() if k != "basename"}
+
+        creator.__doc__ = docs.get(base, base)
+        creators[f"task_{base}"] = creator
+    return creators
+
+
+DOIT_CONFIG = {
+    "default_tasks": ["report"],
+    "dep_file": str(cache_root() / "doit.sqlite3"),
+    "backend": "sqlite3",
+    "verbosity": 1,
+}
+
+
+def run_doit(args: list[str], plan: Plan | None = None) -> int:
+    """Run the graph in-process (what `sse evaluate` does)."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    if plan is not None:
+        os.environ["SSE_TASKS"] = plan.task_glob
+        os.environ["SSE_MODELS"] = ",".join(plan.models)
+        os.environ["SSE_OUTPUT"] = plan.output
+        if plan.runs:
+            os.environ["SSE_RUNS"] = str(plan.runs)
+        else:
+            os.environ.pop("SSE_RUNS", None)
+    _store_keys.cache_clear()
+    _task.cache_clear()
+    _ADAPTERS.clear()
+    cache_root().mkdir(parents=True, exist_ok=True)
+    namespace = {**doit_tasks(), "DOIT_CONFIG": dict(DOIT_CONFIG, dep_file=str(cache_root() / "doit.sqlite3"))}
+    return int(DoitMain(ModuleTaskLoader(namespace)).run(args))
