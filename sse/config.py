@@ -6,6 +6,7 @@ fix: unknown keys, wrong types, missing files, unknown prompt placeholders.
 
 from __future__ import annotations
 
+import functools
 import glob
 import string
 from dataclasses import dataclass, field
@@ -227,6 +228,16 @@ def load_tasks(pattern: str) -> list[TaskConfig]:
 
 def load_registry(path: str | Path) -> dict[str, SystemSpec]:
     path = Path(path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        mtime = -1
+    return dict(_load_registry(str(path.resolve()), mtime))
+
+
+@functools.cache
+def _load_registry(path_s: str, mtime_ns: int) -> tuple[tuple[str, SystemSpec], ...]:
+    path = Path(path_s)
     raw = _load_yaml(path)
     top = _Section(raw, path, "", {"systems"})
     systems = top.section("systems", set(raw.get("systems", {}) or {}) if isinstance(raw, dict) else set())
@@ -246,7 +257,7 @@ def load_registry(path: str | Path) -> dict[str, SystemSpec]:
         version = s.get("version", (str, int, float), None)
         out[str(name)] = SystemSpec(name=str(name), kind=kind, version=None if version is None else str(version),
                                     source=source, prices=prices, options=options, registry_file=str(path))
-    return out
+    return tuple(out.items())
 
 
 def systems_for(task: TaskConfig, names: list[str] | None = None) -> list[SystemSpec]:

@@ -23,15 +23,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from doit.tools import config_changed
 
-from sse.cache import Store, atomic_write_text, cache_root, content_key
+from sse.cache import Store, atomic_write_bytes, atomic_write_text, cache_root, content_key
 from sse.config import TaskConfig, load_tasks, systems_for
 from sse.models.base import Adapter, Decoding, Prompt, SystemSpec, build_adapter, extra_key
 from sse.progress import Progress
 from sse.records import Completion, Example, Sample, Verdict, example_from_dict, example_to_dict
 
-GEN_CHUNK = 16
+GEN_CHUNK = 4  # completions are stored after each chunk: an interrupt loses at most one chunk
 VERIFY_CHUNK = 64
 
 
@@ -98,9 +99,19 @@ def _adapter(task: TaskConfig, name: str) -> Adapter:
     return _ADAPTERS[k]
 
 
+@functools.cache
+def _examples_payload(task_id: str, mtime_ns: int) -> dict[str, Any]:
+    return _read(build_dir(task_id) / "examples.json")
+
+
+def _payload(task_id: str) -> dict[str, Any]:
+    """examples.json, parsed once per process per version of the file."""
+    path = build_dir(task_id) / "examples.json"
+    return _examples_payload(task_id, path.stat().st_mtime_ns)
+
+
 def _load_examples(task_id: str) -> list[Example]:
-    data = json.loads((build_dir(task_id) / "examples.json").read_text())
-    return [example_from_dict(d) for d in data["examples"]]
+    return [example_from_dict(d) for d in _payload(task_id)["examples"]]
 
 
 def _signature(example: Example) -> str:
@@ -151,7 +162,7 @@ def action_corpus(task_path: str) -> None:
                                            "key": corpus.key(), "n_examples": len(examples)},
                "examples": [example_to_dict(e) | {"rust_signature": _signature(e), "key": e.key()}
                             for e in examples]}
-    atomic_write_text(build_dir(task.id) / "examples.json", json.dumps(payload))
+    _write(build_dir(task.id) / "examples.json", payload)
 
 
 # ------------------------------------------------------------------ stage: generate
@@ -163,51 +174,72 @@ def _ver_target(task_id: str, system: str, run: int) -> Path:
     return build_dir(task_id) / system / f"verify-r{run}.json"
 
 
-def _previous(path: Path) -> dict[str, dict[str, Any]]:
-    """Entries of a previous build file by their store key (reused while the store still has them)."""
+def _read(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())
+
+
+def _write(path: Path, data: Any, keys: list[str] | None = None) -> None:
+    """Write a build file; `keys` go to a sidecar the up-to-date check reads without parsing the file."""
+    if keys is not None:
+        atomic_write_bytes(path.with_suffix(".keys"), "\n".join(keys).encode())
+    atomic_write_bytes(path, orjson.dumps(data))
+
+
+def _previous(path: Path, config: str) -> dict[str, dict[str, Any]]:
+    """Entries of the previous build file by example key, when it was built with the same config.
+
+    An entry is reused (without re-rendering or re-hashing) while its example is unchanged and its
+    store entry still exists: work is proportional to what changed, not to the corpus.
+    """
     try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = _read(path)
+    except (FileNotFoundError, orjson.JSONDecodeError):
         return {}
-    return {e["key"]: e for e in data.get("entries", []) if e.get("key")}
+    if data.get("config") != config:
+        return {}
+    return {e["example_key"]: e for e in data.get("entries", []) if e and e.get("example_key")}
 
 
 def action_generate(task_path: str, system: str, run: int) -> None:
     task = _task(task_path)
     target = _gen_target(task.id, system, run)
     adapter = _adapter(task, system)
-    examples = _load_examples(task.id)
-    sigs = json.loads((build_dir(task.id) / "examples.json").read_text())["examples"]
-    sig_of = {d["id"]: d.get("rust_signature", "") for d in sigs}
+    raw_examples = _payload(task.id)["examples"]
     reason = adapter.unavailable_reason()
     out: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": reason, "entries": [],
                            "fingerprint": None, "deterministic": None, "generated": 0, "cache_hits": 0,
-                           "errors": 0}
+                           "errors": 0, "config": None}
     if reason is None:
         fp = adapter.fingerprint()
         stochastic = adapter.is_stochastic(task.decoding)
-        out.update(fingerprint=fp, deterministic=not stochastic)
+        config = content_key(fp, stochastic, run if stochastic else None, task.system_prompt, task.user_template,
+                             asdict(task.decoding), task.ground_truth.crates)
+        out.update(fingerprint=fp, deterministic=not stochastic, config=config)
         store, have = _store(), _store_keys()
-        prev = _previous(target)
+        prev = _previous(target, config)
         entries: list[dict[str, Any] | None] = []
         todo: list[tuple[int, str, Prompt]] = []
-        for i, ex in enumerate(examples):
-            prompt = render_prompt(task, ex, run, sig_of.get(ex.id, ""))
+        for i, d in enumerate(raw_examples):
+            old = prev.get(d["key"])
+            if old is not None and f"completion/{old['key']}" in have and not old["completion"].get("error"):
+                entries.append(old)
+                out["cache_hits"] += 1
+                continue
+            ex = example_from_dict(d)
+            prompt = render_prompt(task, ex, run, d.get("rust_signature", ""))
             key = generation_key(fp, prompt, stochastic, extra_key(adapter, ex))
-            hit = prev.get(key) if f"completion/{key}" in have else None
-            if hit is None:
-                cached = store.get("completion", key)
-                hit = {"key": key, "example_id": ex.id, "completion": cached} if cached else None
-            if hit is not None:
-                entries.append(hit | {"example_id": ex.id})
+            cached = store.get("completion", key)
+            if cached is not None:
+                entries.append({"key": key, "example_id": ex.id, "example_key": d["key"], "completion": cached})
                 out["cache_hits"] += 1
             else:
                 entries.append(None)
                 todo.append((i, key, prompt))
-        with Progress(f"generate {task.id} {system} r{run}", total=len(examples),
-                      done=len(examples) - len(todo), hits=out["cache_hits"]) as bar:
-            for start in range(0, len(todo), GEN_CHUNK):
-                chunk = todo[start:start + GEN_CHUNK]
+        with Progress(f"generate {task.id} {system} r{run}", total=len(raw_examples),
+                      done=len(raw_examples) - len(todo), hits=out["cache_hits"]) as bar:
+            step = max(1, int(getattr(adapter, "batch_size", GEN_CHUNK)))
+            for start in range(0, len(todo), step):
+                chunk = todo[start:start + step]
                 comps = adapter.generate([p for _, _, p in chunk])
                 for (i, key, _), comp in zip(chunk, comps, strict=True):
                     d = comp.to_dict() | {"key": key, "run": run}
@@ -216,11 +248,14 @@ def action_generate(task_path: str, system: str, run: int) -> None:
                     else:
                         out["errors"] += 1
                         bar.fail()
-                    entries[i] = {"key": key, "example_id": examples[i].id, "completion": d}
+                    entries[i] = {"key": key, "example_id": raw_examples[i]["id"],
+                                  "example_key": raw_examples[i]["key"], "completion": d}
                     out["generated"] += 1
                 bar.advance(len(chunk))
         out["entries"] = entries
-    atomic_write_text(target, json.dumps(out))
+    ok = [e["key"] for e in out["entries"] if not e["completion"].get("error") or
+          e["completion"].get("error_kind") == "timeout"]
+    _write(target, out, ok if len(ok) == len(out["entries"]) else [*ok, "<retry>"])
 
 
 # ------------------------------------------------------------------ stage: verify
@@ -234,20 +269,28 @@ def _verify_fns() -> tuple[Callable[..., Any], ...]:
 def action_verify(task_path: str, system: str, run: int) -> None:
     VerifyRequest, extract_rust, verdict_key, verify_batch = _verify_fns()
     task = _task(task_path)
-    gen = json.loads(_gen_target(task.id, system, run).read_text())
+    gen = _read(_gen_target(task.id, system, run))
     target = _ver_target(task.id, system, run)
+    config = content_key(asdict(task.ground_truth))
     out: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
-                           "deterministic": gen["deterministic"], "entries": [], "verified": 0, "cache_hits": 0}
+                           "deterministic": gen["deterministic"], "entries": [], "verified": 0, "cache_hits": 0,
+                           "config": config}
     if gen["skipped"] is None:
-        examples = {e.id: e for e in _load_examples(task.id)}
+        raw = {d["id"]: d for d in _payload(task.id)["examples"]}
         store, have = _store(), _store_keys()
-        prev = _previous(target)
+        prev: dict[str, dict[str, Any]] = {}
+        try:
+            old = _read(target)
+            if old.get("config") == config:
+                prev = {e["completion_key"] + "/" + e["example_key"]: e for e in old["entries"]}
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            pass
         entries: list[dict[str, Any]] = []
         todo: dict[str, tuple[Any, list[int]]] = {}
         for g in gen["entries"]:
-            ex = examples[g["example_id"]]
+            d = raw[g["example_id"]]
             comp = g["completion"]
-            base = {"example_id": ex.id, "completion_key": g["key"]}
+            base = {"example_id": d["id"], "example_key": d["key"], "completion_key": g["key"]}
             if comp.get("error") and comp.get("error_kind") != "timeout":
                 entries.append(base | {"key": "", "rust_key": "", "verdict": None})
                 continue
@@ -255,13 +298,17 @@ def action_verify(task_path: str, system: str, run: int) -> None:
                 v = Verdict(status="timeout", diagnostics=str(comp.get("error") or "generation timed out"))
                 entries.append(base | {"key": "", "rust_key": "", "verdict": v.to_dict()})
                 continue
+            old = prev.get(g["key"] + "/" + d["key"])
+            if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
+                entries.append(old)
+                out["cache_hits"] += 1
+                continue
+            ex = example_from_dict(d)
             rust = extract_rust(comp.get("text") or "", ex)
             req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
             vkey = verdict_key(req)
-            rkey = content_key("rust", rust) if rust else ""
-            entry = base | {"key": vkey, "rust_key": rkey, "rust": rust}
-            hit = prev.get(vkey) if f"verdict/{vkey}" in have else None
-            cached = hit["verdict"] if hit else store.get("verdict", vkey)
+            entry = base | {"key": vkey, "rust_key": content_key("rust", rust) if rust else "", "rust": rust}
+            cached = store.get("verdict", vkey)
             if cached is not None:
                 out["cache_hits"] += 1
                 entries.append(entry | {"verdict": cached})
@@ -275,17 +322,19 @@ def action_verify(task_path: str, system: str, run: int) -> None:
                 chunk = items[start:start + VERIFY_CHUNK]
                 verdicts = verify_batch([req for _, (req, _) in chunk])
                 for (vkey, (_, idxs)), v in zip(chunk, verdicts, strict=True):
-                    d = v.to_dict() | {"key": vkey}
+                    vd = v.to_dict() | {"key": vkey}
                     if v.status != "infra_error":
-                        store.put("verdict", vkey, d)
+                        store.put("verdict", vkey, vd)
                     else:
                         bar.fail()
                     for i in idxs:
-                        entries[i]["verdict"] = d
+                        entries[i]["verdict"] = vd
                     out["verified"] += 1
                 bar.advance(sum(len(ix) for _, (_, ix) in chunk))
         out["entries"] = entries
-    atomic_write_text(target, json.dumps(out))
+    keys = [e["key"] for e in out["entries"] if e["key"]]
+    retry = any(e["verdict"] is None or e["verdict"].get("status") == "infra_error" for e in out["entries"])
+    _write(target, out, [*keys, "<retry>"] if retry else keys)
 
 
 # ------------------------------------------------------------------ stage: stats (collect + analyse)
@@ -297,7 +346,7 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
     """Join build files into the report inputs (docs/report-inputs.md)."""
     out_dir = report_dir(plan, task.id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ex_payload = json.loads((build_dir(task.id) / "examples.json").read_text())
+    ex_payload = _payload(task.id)
     examples = {d["id"]: d for d in ex_payload["examples"]}
     samples: list[dict[str, Any]] = []
     sources: dict[str, str] = {}
@@ -311,8 +360,8 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
                                 "prices": asdict(spec.prices), "fingerprint": None, "deterministic": None,
                                 "skipped_reason": None, "source": spec.source}
         for run in range(_runs(task, plan)):
-            gen = json.loads(_gen_target(task.id, name, run).read_text())
-            ver = json.loads(_ver_target(task.id, name, run).read_text())
+            gen = _read(_gen_target(task.id, name, run))
+            ver = _read(_ver_target(task.id, name, run))
             info.update(fingerprint=gen["fingerprint"], deterministic=gen["deterministic"],
                         skipped_reason=gen["skipped"])
             if gen["skipped"]:
@@ -424,25 +473,17 @@ def action_report(task_path: str, plan_json: str) -> None:
 
 
 # ------------------------------------------------------------------ doit
-def _store_has_all(target: Path, namespace: str) -> Callable[..., bool]:
-    def check(task: Any = None, values: Any = None) -> bool:
-        try:
-            data = json.loads(target.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return False
-        have = _store_keys()
-        for e in data.get("entries", []):
-            k = e.get("key") if e else None
-            if namespace == "completion" and e and e.get("completion", {}).get("error") \
-                    and e["completion"].get("error_kind") != "timeout":
-                return False  # harness failures are retried
-            if namespace == "verdict" and e and e.get("verdict") is None and k:
-                return False
-            if k and f"{namespace}/{k}" not in have:
-                return False
-        return True
+def store_has_all(target: str, namespace: str, task: Any = None, values: Any = None) -> bool:
+    """doit up-to-date check: every store entry the build file lists still exists.
 
-    return check
+    Reads the `.keys` sidecar (one key a line; `<retry>` marks harness failures to retry).
+    """
+    try:
+        keys = [k for k in Path(target).with_suffix(".keys").read_bytes().decode().split("\n") if k]
+    except FileNotFoundError:
+        return False
+    have = _store_keys()
+    return all(k != "<retry>" and f"{namespace}/{k}" in have for k in keys)
 
 
 def _static_fingerprint(task: TaskConfig, name: str) -> str:
@@ -499,14 +540,14 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                        "file_dep": [examples_json, *model_stage_deps(task, name)], "targets": [str(gen_t)],
                        "task_dep": dep0,
                        "uptodate": [config_changed(content_key(fp, prompt_key, run)),
-                                    _store_has_all(gen_t, "completion")],
+                                    (store_has_all, [str(gen_t), "completion"], {})],
                        "doc": f"completions of {name}, run {run}" + (" (copy of run 0: deterministic)"
                                                                      if dep0 else "")}
                 yield {"basename": "verify", "name": f"{task.id}:{name}:r{run}",
                        "actions": [(action_verify, [task.path, name, run])],
                        "file_dep": [str(gen_t)], "targets": [str(ver_t)],
                        "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
-                       "uptodate": [config_changed(verify_key), _store_has_all(ver_t, "verdict")],
+                       "uptodate": [config_changed(verify_key), (store_has_all, [str(ver_t), "verdict"], {})],
                        "doc": f"compile and test {name}'s Rust, run {run}"}
                 ver_targets.append(str(ver_t))
         rdir = report_dir(plan, task.id)
@@ -591,6 +632,9 @@ def run_doit(args: list[str], plan: Plan | None = None) -> int:
             os.environ["SSE_RUNS"] = str(plan.runs)
         else:
             os.environ.pop("SSE_RUNS", None)
+    if _store.cache_info().currsize:
+        _store().close()
+    _store.cache_clear()
     _store_keys.cache_clear()
     _task.cache_clear()
     _ADAPTERS.clear()

@@ -8,6 +8,7 @@ Every record that reaches the report carries the content keys it came from.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -188,8 +189,9 @@ class Sample:
         return cls(**d)
 
 
-def _fields(cls: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls)}
+@functools.cache
+def _fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 # ------------------------------------------------------------------ values

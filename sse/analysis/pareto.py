@@ -15,21 +15,25 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def pareto_2d(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Boolean mask of points not dominated in (max acc, min cost). O(n log n)."""
-    a = np.asarray(acc, float)
-    c = np.asarray(cost, float)
-    n = a.size
-    if n == 0:
-        return np.zeros(0, bool)
+def _pareto_sorted(a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, keep): `order` sorts by cost ascending then accuracy descending; keep[k] says
+    whether the k-th point in that order is non-dominated."""
     order = np.lexsort((-a, c))
     sa, sc = a[order], c[order]
     gs = np.searchsorted(sc, sc, side="left")  # first index of each equal-cost group
     cm = np.maximum.accumulate(sa)
     prev = np.where(gs > 0, cm[np.maximum(gs - 1, 0)], -np.inf)
-    keep_sorted = (sa > prev) & (sa == sa[gs])
-    out = np.zeros(n, bool)
-    out[order] = keep_sorted
+    return order, (sa > prev) & (sa == sa[gs])
+
+
+def pareto_2d(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Boolean mask of points not dominated in (max acc, min cost). O(n log n)."""
+    a = np.asarray(acc, float)
+    c = np.asarray(cost, float)
+    out = np.zeros(a.size, bool)
+    if a.size:
+        order, keep = _pareto_sorted(a, c)
+        out[order] = keep
     return out
 
 
@@ -48,34 +52,39 @@ def pareto_nd(values: np.ndarray, maximize: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-
 def convex_frontier(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Boolean mask of points on the upper convex hull of the Pareto set in (cost, acc).
 
-    Monotone chain over the Pareto points sorted by cost (accuracy then rises
-    strictly); a middle point is dropped only when it lies strictly below the
-    chord of its neighbours.
+    Monotone chain over the distinct Pareto points sorted by cost (accuracy then
+    rises strictly); a middle point is dropped only when it lies strictly below
+    the chord of its neighbours. Identical points share a fate.
     """
     a = np.asarray(acc, float)
     c = np.asarray(cost, float)
-    par = np.flatnonzero(pareto_2d(a, c))
     out = np.zeros(a.size, bool)
-    if par.size == 0:
+    if a.size == 0:
         return out
-    # distinct Pareto coordinates (identical points share a fate), sorted by cost
-    coords = sorted({(float(c[i]), float(a[i])) for i in par})
-    hull: list[tuple[float, float]] = []
-    for p in coords:
-        while len(hull) >= 2 and _cross(hull[-2], hull[-1], p) > 0:
-            hull.pop()  # hull[-1] strictly below the chord hull[-2] -> p
-        hull.append(p)
-    on = set(hull)
-    for i in par:
-        if (float(c[i]), float(a[i])) in on:
-            out[i] = True
+    order, keep = _pareto_sorted(a, c)
+    idx = order[keep]  # Pareto points, cost ascending; duplicates adjacent
+    xs, ys = c[idx], a[idx]
+    new = np.ones(idx.size, bool)
+    new[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
+    group = np.cumsum(new) - 1
+    ux, uy = xs[new].tolist(), ys[new].tolist()
+    hull: list[int] = []
+    for k in range(len(ux)):
+        while len(hull) >= 2:
+            o, m = hull[-2], hull[-1]
+            u = (ux[m] - ux[o]) * (uy[k] - uy[o])
+            v = (uy[m] - uy[o]) * (ux[k] - ux[o])
+            if u - v > 1e-12 * (abs(u) + abs(v)):  # m strictly below chord o->k (relative tolerance)
+                hull.pop()
+            else:
+                break
+        hull.append(k)
+    on_unique = np.zeros(len(ux), bool)
+    on_unique[hull] = True
+    out[idx] = on_unique[group]
     return out
 
 

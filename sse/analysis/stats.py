@@ -46,7 +46,7 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
     mean = float(x.mean())
     if n == 1:
         return Interval(mean, math.nan, math.nan, "student-t", "one run: no run-to-run interval")
-    sd = float(x.std(ddof=1))
+    sd = 0.0 if np.ptp(x) == 0 else float(x.std(ddof=1))  # identical runs: exactly zero, not round-off
     half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     note = "zero spread across runs" if sd == 0 else ""
     return Interval(mean, mean - half, mean + half, f"student-t df={n - 1}", note)
@@ -61,7 +61,9 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Interval:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), "wilson")
+    lo = 0.0 if k == 0 else max(0.0, centre - half)  # exact bounds at the edges, not round-off
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return Interval(p, lo, hi, "wilson")
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -138,30 +140,39 @@ def percentile_interval(dist: np.ndarray, estimate: float, confidence: float = 0
 
 
 def cluster_bootstrap(matrix: np.ndarray, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
-    """Two-way (problems x runs) cluster bootstrap of the grand mean.
+    """Two-way (problems x runs) cluster bootstrap of the grand mean of one problems x runs matrix.
 
     Problems and runs are resampled independently with replacement; each
     resample's estimate is sum_pr Wp[p] Wr[r] X[p,r] / sum_pr Wp[p] Wr[r] M[p,r]
     over observed cells M. Returns one estimate per resample.
     """
-    x = np.asarray(matrix, dtype=float)
-    mask = ~np.isnan(x)
-    filled = np.where(mask, x, 0.0)
-    m = mask.astype(float)
-    n_p, n_r = x.shape
+    return cluster_bootstrap_many([matrix], resamples, seed)[0]
+
+
+def cluster_bootstrap_many(matrices: Sequence[np.ndarray], resamples: int = DEFAULT_RESAMPLES,
+                           seed: int = 0) -> list[np.ndarray]:
+    """Cluster bootstrap for several systems over the same problems (rows), sharing the
+    problem draws (so the systems stay paired); each system draws its own runs."""
+    xs = [np.asarray(m, dtype=float) for m in matrices]
+    if not xs:
+        return []
+    n_p = xs[0].shape[0]
+    filled = [np.where(np.isnan(x), 0.0, x) for x in xs]
+    masks = [(~np.isnan(x)).astype(float) for x in xs]
     rng = np.random.default_rng(seed)
-    out = []
+    outs: list[list[np.ndarray]] = [[] for _ in xs]
     done = 0
     while done < resamples:
         b = min(_CHUNK, resamples - done)
         wp = problem_weights(n_p, b, rng)
-        wr = problem_weights(n_r, b, rng)
-        num = np.einsum("bp,bp->b", wp, (wr @ filled.T))
-        den = np.einsum("bp,bp->b", wp, (wr @ m.T))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(num / den)
+        for k, (f, m) in enumerate(zip(filled, masks, strict=True)):
+            wr = problem_weights(f.shape[1], b, rng)
+            num = np.einsum("br,br->b", wr, wp @ f)
+            den = np.einsum("br,br->b", wr, wp @ m)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                outs[k].append(num / den)
         done += b
-    return np.concatenate(out)
+    return [np.concatenate(o) for o in outs]
 
 
 def weighted_composite(level_rates: dict[int, float]) -> float | None:

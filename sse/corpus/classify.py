@@ -227,7 +227,9 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
-        self.add("arithmetic", 2)
+        # -1 in `s[::-1]` is a literal, not arithmetic
+        if not (isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(node.operand, ast.Constant)):
+            self.add("arithmetic", 2)
         self.generic_visit(node)
 
     def visit_IfExp(self, node: ast.IfExp) -> None:

@@ -18,7 +18,7 @@ from sse.corpus.classify import LEVEL_NAMES, classify, dots, level_difficulty, l
 from sse.corpus.loader import Corpus, load_corpus
 from sse.records import Example
 
-BAR_WIDTH = 20
+BAR_WIDTH = 12
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

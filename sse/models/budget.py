@@ -18,7 +18,8 @@ exporting two environment variables (`Budget.env(...)` builds them):
     SSE_MAX_COST        dollars, a float > 0 (unset: no budget)
     SSE_BUDGET_LEDGER   path of the ledger JSON (default: <cache>/budget/ledger.json)
 
-and calls `Budget.start(path, max_cost)` once per evaluation to begin a fresh ledger.
+and calls `Budget.start(path, max_cost)` once per evaluation to begin a fresh ledger
+(`Budget.activate(max_cost)` does both).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,16 @@ class Budget:
         b.path.parent.mkdir(parents=True, exist_ok=True)
         with b._lock:
             atomic_write_text(b.path, json.dumps(_empty(b.max_cost), indent=1))
+        return b
+
+    @classmethod
+    def activate(cls, max_cost: float, ledger: str | os.PathLike[str] | None = None) -> Budget:
+        """For `sse evaluate --max-cost D`: a fresh ledger for this evaluation, exported through
+        os.environ so adapters in this process and in doit's workers find it."""
+        path = Path(ledger) if ledger is not None else \
+            cache_root() / "budget" / f"ledger-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.json"
+        b = cls.start(path, max_cost)
+        os.environ.update(cls.env(max_cost, path))
         return b
 
     @staticmethod

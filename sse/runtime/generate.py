@@ -17,6 +17,7 @@ import numpy as np
 import xxhash
 
 from sse.runtime.engine import KVCache, LlamaModel
+from sse.runtime.threads import blas_threads, default_threads
 from sse.runtime.tokenizer import Tokenizer
 
 
@@ -76,10 +77,16 @@ def _stop_hit(text: str, stops: Sequence[str]) -> int | None:
 
 
 def generate(model: LlamaModel, tok: Tokenizer, requests: Sequence[GenRequest],
-             eos_ids: Sequence[int] = ()) -> list[GenResult]:
+             eos_ids: Sequence[int] = (), threads: int | None = None) -> list[GenResult]:
     """Decode every request in one batch (call with at most batch_size requests)."""
     if not requests:
         return []
+    with blas_threads(threads if threads is not None else default_threads()):
+        return _generate(model, tok, requests, eos_ids)
+
+
+def _generate(model: LlamaModel, tok: Tokenizer, requests: Sequence[GenRequest],
+              eos_ids: Sequence[int]) -> list[GenResult]:
     t0 = time.perf_counter()
     eos = set(int(e) for e in (eos_ids or model.cfg.eos_token_ids))
     B = len(requests)

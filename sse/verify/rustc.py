@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pwd
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ from pathlib import Path
 from sse.errors import VerifyError
 from sse.verify.sandbox import SandboxLimits, SandboxResult, run_sandboxed
 
-CARGO_BIN = Path.home() / ".cargo" / "bin"
+# The account's real home (not $HOME, which callers may point elsewhere): where rustup lives.
+REAL_HOME = Path(pwd.getpwuid(os.getuid()).pw_dir)
+CARGO_BIN = REAL_HOME / ".cargo" / "bin"
 COMPILE_MEMORY_MB = 3072
 
 
@@ -53,8 +56,8 @@ def tool_env() -> dict[str, str]:
     for k in ("RUSTUP_HOME", "RUSTUP_TOOLCHAIN"):
         if k in os.environ:
             env[k] = os.environ[k]
-    if "RUSTUP_HOME" not in env and (Path.home() / ".rustup").exists():
-        env["RUSTUP_HOME"] = str(Path.home() / ".rustup")
+    if "RUSTUP_HOME" not in env and (REAL_HOME / ".rustup").exists():
+        env["RUSTUP_HOME"] = str(REAL_HOME / ".rustup")
     return env
 
 
@@ -99,6 +102,15 @@ def _primary_file(span: dict) -> str | None:
     return span.get("file_name")
 
 
+def _collect_files(spans: list[dict], files: set[str]) -> None:
+    for s in spans:
+        if s.get("file_name"):
+            files.add(s["file_name"])
+        exp = s.get("expansion")
+        if exp and exp.get("span"):
+            _collect_files([exp["span"]], files)
+
+
 def parse_diagnostics(stderr: bytes) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for line in stderr.decode("utf-8", "replace").splitlines():
@@ -114,18 +126,9 @@ def parse_diagnostics(stderr: bytes) -> list[Diagnostic]:
         spans = d.get("spans") or []
         prim = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
         files: set[str] = set()
-
-        def collect(sp: list[dict]) -> None:
-            for s in sp:
-                if s.get("file_name"):
-                    files.add(s["file_name"])
-                exp = s.get("expansion")
-                if exp and exp.get("span"):
-                    collect([exp["span"]])
-
-        collect(spans)
+        _collect_files(spans, files)
         for child in d.get("children") or []:
-            collect(child.get("spans") or [])
+            _collect_files(child.get("spans") or [], files)
         code = (d.get("code") or {}).get("code")
         out.append(Diagnostic(
             level=d.get("level", ""), message=d.get("message", ""), code=code,
@@ -147,6 +150,8 @@ def rustc_compile(
         argv.append("--test")
     if check_only:
         argv += ["--emit=metadata"]
+    # Paths in diagnostics relative to the crate folder: stable excerpts, no temp names.
+    argv += [f"--remap-path-prefix={src.parent}=."]
     argv += (extra_args or []) + [str(src), "-o", str(out)]
     limits = SandboxLimits(wall_s=timeout_s, memory_mb=COMPILE_MEMORY_MB, nproc=512, fsize_mb=1024,
                            max_output_bytes=16 << 20, drop_privileges=False)

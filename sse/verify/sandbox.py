@@ -20,6 +20,7 @@ fresh temporary directory as cwd when none is given.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import itertools
 import os
 import resource
@@ -30,7 +31,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 UID_BASE = 61000
@@ -86,16 +89,63 @@ def _unshare_net() -> None:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
 
 
+MODES = ("bwrap+uid", "uid+netns", "bwrap", "netns", "rlimits")
+UID_MODES = ("bwrap+uid", "uid+netns")
+BWRAP_MODES = ("bwrap+uid", "bwrap")
+
+
+def _bwrap_argv(cwd: str, ro: list[str], network: bool) -> list[str]:
+    """Read-only host, private /tmp, /var/tmp and /dev/shm, the work folder writable,
+    new pid/ipc/uts (and network) namespaces, killed with its parent."""
+    bw = shutil.which("bwrap") or "bwrap"
+    argv = [bw, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
+    for d in ro:
+        if d != cwd:
+            argv += ["--ro-bind", d, d]
+    argv += ["--bind", cwd, cwd, "--chdir", cwd, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+             "--die-with-parent", "--new-session"]
+    if not network:
+        argv.append("--unshare-net")
+    return [*argv, "--"]
+
+
+def _bwrap_works(drop: bool) -> bool:
+    if not shutil.which("bwrap"):
+        return False
+    d = tempfile.mkdtemp(prefix="sse-bwrap-probe-")
+    os.chmod(d, 0o777)
+
+    def pre() -> None:
+        if drop:
+            os.setgroups([])
+            os.setgid(UID_BASE + UID_SLOTS)
+            os.setuid(UID_BASE + UID_SLOTS)
+
+    try:
+        r = subprocess.run([*_bwrap_argv(d, [], False), "/bin/sh", "-c", "touch ok"], preexec_fn=pre,
+                           timeout=20, capture_output=True, cwd=d)
+        return r.returncode == 0 and os.path.exists(os.path.join(d, "ok"))
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def isolation_mode() -> str:
     """The isolation this machine allows, detected once per process (part of verdict keys)."""
     global _mode
     with _mode_lock:
         if _mode is None:
             forced = os.environ.get("SSE_SANDBOX")
-            if forced in ("uid+netns", "netns", "rlimits"):
+            if forced in MODES:
                 _mode = forced
+            elif os.geteuid() == 0 and _bwrap_works(drop=True):
+                _mode = "bwrap+uid"
             elif os.geteuid() == 0 and _can_unshare_net_in_child():
                 _mode = "uid+netns"
+            elif os.geteuid() != 0 and _bwrap_works(drop=False):
+                _mode = "bwrap"
             elif shutil.which("unshare") and subprocess.run(
                 ["unshare", "-rn", "/bin/true"], capture_output=True, timeout=10
             ).returncode == 0:
@@ -118,8 +168,24 @@ def scrubbed_env(home: str, extra: dict[str, str] | None = None) -> dict[str, st
     return env
 
 
-def _next_uid() -> int:
-    return UID_BASE + next(_uid_counter) % UID_SLOTS
+_LOCK_DIR = Path(tempfile.gettempdir()) / "sse-sandbox-uids"
+
+
+def _claim_uid() -> tuple[int, int]:
+    """A uid no other sandbox (in any process) is using: (uid, fd of the held lock)."""
+    _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+    for _ in range(UID_SLOTS):
+        uid = UID_BASE + next(_uid_counter) % UID_SLOTS
+        fd = os.open(_LOCK_DIR / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if _uid_has_processes(uid):  # a leftover from a killed harness: clean it first
+            _kill_uid(uid)
+        return uid, fd
+    raise OSError("no free sandbox uid")
 
 
 def _kill_uid(uid: int) -> None:
@@ -143,15 +209,25 @@ def _kill_uid(uid: int) -> None:
 
 
 def _uid_has_processes(uid: int) -> bool:
+    return bool(sandbox_processes(uid, uid + 1))
+
+
+def sandbox_processes(lo: int = UID_BASE, hi: int = UID_BASE + UID_SLOTS + 1) -> list[int]:
+    """Live (not zombie) processes whose uid is in [lo, hi): what a sandbox could have left behind."""
+    out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{pid}").st_uid == uid:
-                return True
-        except OSError:
+            if not lo <= os.stat(f"/proc/{pid}").st_uid < hi:
+                continue
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
             continue
-    return False
+        if state not in (b"Z", b"X"):
+            out.append(int(pid))
+    return out
 
 
 def run_sandboxed(
@@ -160,8 +236,12 @@ def run_sandboxed(
     stdin: bytes | None = None,
     limits: SandboxLimits | None = None,
     env: dict[str, str] | None = None,
+    ro_binds: Sequence[str] = (),
 ) -> SandboxResult:
-    """Run argv under the sandbox; never raises for the child's behaviour (see SandboxResult)."""
+    """Run argv under the sandbox; never raises for the child's behaviour (see SandboxResult).
+
+    In the bwrap modes only `cwd` (read-write), `ro_binds` and the folder of argv[0] are
+    visible among the host's temporary folders; everything else is the read-only host."""
     limits = limits or SandboxLimits()
     mode = isolation_mode()
     own_tmp = None
@@ -169,8 +249,12 @@ def run_sandboxed(
         own_tmp = tempfile.mkdtemp(prefix="sse-sbx-")
         cwd = own_tmp
     uid: int | None = None
-    if mode == "uid+netns" and limits.drop_privileges:
-        uid = _next_uid()
+    lock_fd: int | None = None
+    if mode in UID_MODES and limits.drop_privileges:
+        try:
+            uid, lock_fd = _claim_uid()
+        except OSError as e:
+            return SandboxResult(None, b"", b"", 0.0, isolation=mode, error=f"sandbox: {e}")
         os.chmod(cwd, 0o777)
     full_env = scrubbed_env(cwd, env)
     cpu = int(limits.cpu_s if limits.cpu_s is not None else limits.wall_s + 1) + 1
@@ -186,13 +270,17 @@ def run_sandboxed(
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if uid is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.nproc, limits.nproc))
+            # + a few for bwrap's own processes
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.nproc + 4, limits.nproc + 4))
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
 
     cmd = list(argv)
-    if mode == "netns" and not limits.network:
+    if mode in BWRAP_MODES:
+        ro = [str(Path(argv[0]).parent)] if os.path.isabs(argv[0]) else []
+        cmd = [*_bwrap_argv(cwd, [*ro, *ro_binds], limits.network), *cmd]
+    elif mode == "netns" and not limits.network:
         cmd = ["unshare", "-rn", "--", *cmd]
     t0 = time.monotonic()
     try:
@@ -203,12 +291,16 @@ def run_sandboxed(
     except (OSError, subprocess.SubprocessError) as e:
         if own_tmp:
             shutil.rmtree(own_tmp, ignore_errors=True)
+        if lock_fd is not None:
+            os.close(lock_fd)
         return SandboxResult(None, b"", b"", 0.0, isolation=mode, error=f"could not start {argv[0]}: {e}")
     out, err, timed_out, capped = _pump(proc, stdin, limits)
     wall = time.monotonic() - t0
     _kill_group(proc.pid)
     if uid is not None:
         _kill_uid(uid)
+    if lock_fd is not None:
+        os.close(lock_fd)
     rc = proc.returncode
     sig = -rc if rc is not None and rc < 0 else None
     if own_tmp:

@@ -428,7 +428,7 @@ def rust_value(v: Any, t: PyType, *, top_arg: bool = False) -> str:
             raise _ValueError(f"{v!r} is not a set")
         if not v:
             return f"HashSet::<{t.args[0].rust()}>::new()"
-        items = sorted((rust_value(x, t.args[0]) for x in v))
+        items = sorted(rust_value(x, t.args[0]) for x in v)
         return "HashSet::from([" + ", ".join(items) + "])"
     if k == "dict":
         if not isinstance(v, dict):

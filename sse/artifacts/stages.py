@@ -1,0 +1,167 @@
+"""What the pipeline's doit graph calls for the convert and validate stages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sse.artifacts.convert import DEFAULT_THRESHOLDS, convert
+from sse.artifacts.validate import validate_apr
+from sse.cache import atomic_write_text, cache_root, content_key
+from sse.errors import ArtifactError, SseError
+from sse.models.base import SystemSpec
+
+
+def quantization_of(spec: SystemSpec) -> str:
+    q = str(spec.options.get("quantization", "q8_0"))
+    if q not in DEFAULT_THRESHOLDS:
+        raise ArtifactError(f"quantization {q!r} is not supported", file=spec.registry_file or None,
+                            field=f"systems.{spec.name}.options.quantization",
+                            fix=f"use one of {', '.join(DEFAULT_THRESHOLDS)}")
+    return q
+
+
+def apr_path(spec: SystemSpec, cache_root: Path) -> Path:
+    """Where the converted model lives: named by model, quantization and a key of the source
+    and gate settings, so a changed source or threshold gives a new file."""
+    q = quantization_of(spec)
+    key = content_key("apr", spec.source, q, spec.options.get("gate", {}), "sse-convert/1")[:16]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in spec.name)
+    return Path(cache_root) / "models" / f"{safe}.{q}.{key}.apr"
+
+
+def convert_stage(spec: SystemSpec, source_files: list[Path], out: Path) -> dict[str, Any]:
+    """Convert + gate; writes `out` atomically only when every gate passes. Returns the gate report."""
+    gate = spec.options.get("gate") or {}
+    if not isinstance(gate, dict):
+        raise ArtifactError("gate thresholds must be a mapping", file=spec.registry_file or None,
+                            field=f"systems.{spec.name}.options.gate", fix="e.g. {kl_mean: 0.001}")
+    return convert([Path(p) for p in source_files], out, quantization_of(spec), thresholds=gate)
+
+
+def validate_stage(apr: Path) -> dict[str, Any]:
+    return validate_apr(apr)
+
+
+# ------------------------------------------------------------------------------------------------
+# doit wiring (plain dicts; this module does not import doit)
+# ------------------------------------------------------------------------------------------------
+
+def _root(cache: Path | None) -> Path:
+    return Path(cache) if cache is not None else cache_root()
+
+
+def sources_list_path(spec: SystemSpec, cache: Path | None = None) -> Path:
+    return apr_path(spec, _root(cache)).with_suffix(".sources.json")
+
+
+def validated_path(spec: SystemSpec, cache: Path | None = None) -> Path:
+    """Marker written when the .apr passed validation (its JSON is the validation report)."""
+    return apr_path(spec, _root(cache)).with_suffix(".validated.json")
+
+
+def gate_report_path(spec: SystemSpec, cache: Path | None = None) -> Path:
+    return apr_path(spec, _root(cache)).with_suffix(".gate.json")
+
+
+def _explicit_apr(spec: SystemSpec) -> Path | None:
+    p = spec.options.get("apr") or spec.source.get("apr")
+    return Path(str(p)) if p else None
+
+
+def fetch_sources(spec: SystemSpec, cache: Path | None = None) -> list[Path]:
+    """The acquisition layer's files (sha256-checked, pickle-free), listed in a small JSON target."""
+    from sse.artifacts.fetch import fetch_model
+
+    res = fetch_model(spec)
+    files = [Path(p) for p in res.files]
+    atomic_write_text(sources_list_path(spec, cache), json.dumps([str(p) for p in files], indent=1))
+    return files
+
+
+def ensure_apr(spec: SystemSpec, cache: Path | None = None) -> Path:
+    """The validated .apr for a native system: explicit path, or fetch + convert + validate on demand."""
+    explicit = _explicit_apr(spec)
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ArtifactError("no such .apr file", file=spec.registry_file or None,
+                                field=f"systems.{spec.name}.options.apr", fix=f"convert the model to {explicit}")
+        return explicit
+    apr = apr_path(spec, _root(cache))
+    if not apr.exists():
+        files = fetch_sources(spec, cache)
+        rep = convert_stage(spec, files, apr)
+        atomic_write_text(gate_report_path(spec, cache), json.dumps(rep, indent=1, default=str))
+    marker = validated_path(spec, cache)
+    if not marker.exists():
+        atomic_write_text(marker, json.dumps(validate_stage(apr), indent=1, default=str))
+    return apr
+
+
+def _guard(fn: Any, *args: Any) -> bool:
+    """doit action wrapper: an SseError prints its one line instead of a traceback."""
+    try:
+        fn(*args)
+    except SseError as e:
+        print(f"sse: error: {e.one_line()}", file=sys.stderr)
+        return False
+    return True
+
+
+def action_fetch(spec: SystemSpec) -> bool:
+    return _guard(fetch_sources, spec)
+
+
+def _convert_from_list(spec: SystemSpec) -> None:
+    files = [Path(p) for p in json.loads(sources_list_path(spec).read_text())]
+    missing = [p for p in files if not p.exists()]
+    if missing:  # sources were released or evicted since: fetch them again
+        files = fetch_sources(spec)
+    rep = convert_stage(spec, files, apr_path(spec, cache_root()))
+    atomic_write_text(gate_report_path(spec), json.dumps(rep, indent=1, default=str))
+
+
+def action_convert(spec: SystemSpec) -> bool:
+    return _guard(_convert_from_list, spec)
+
+
+def _validate_to_marker(spec: SystemSpec) -> None:
+    rep = validate_stage(apr_path(spec, cache_root()))
+    atomic_write_text(validated_path(spec), json.dumps(rep, indent=1, default=str))
+
+
+def action_validate(spec: SystemSpec) -> bool:
+    return _guard(_validate_to_marker, spec)
+
+
+def doit_model_tasks(spec: SystemSpec) -> Iterator[dict[str, Any]]:
+    """fetch -> convert -> validate for one native system, as doit task dicts."""
+    explicit = _explicit_apr(spec)
+    if explicit is not None:
+        yield {"basename": "validate", "name": spec.name, "actions": [(action_validate_explicit, [spec])],
+               "file_dep": [str(explicit)], "targets": [str(validated_path(spec))],
+               "doc": f"validate {explicit}"}
+        return
+    apr = apr_path(spec, cache_root())
+    yield {"basename": "fetch", "name": spec.name, "actions": [(action_fetch, [spec])],
+           "targets": [str(sources_list_path(spec))], "uptodate": [True],  # the path is keyed by the source
+           "doc": f"fetch {spec.name}"}
+    yield {"basename": "convert", "name": spec.name, "actions": [(action_convert, [spec])],
+           "file_dep": [str(sources_list_path(spec))], "targets": [str(apr), str(gate_report_path(spec))],
+           "doc": f"convert {spec.name} to .apr ({quantization_of(spec)}, KL-gated)"}
+    yield {"basename": "validate", "name": spec.name, "actions": [(action_validate, [spec])],
+           "file_dep": [str(apr)], "targets": [str(validated_path(spec))],
+           "doc": f"validate {apr.name}"}
+
+
+def _validate_explicit(spec: SystemSpec) -> None:
+    apr = _explicit_apr(spec)
+    assert apr is not None
+    atomic_write_text(validated_path(spec), json.dumps(validate_stage(apr), indent=1, default=str))
+
+
+def action_validate_explicit(spec: SystemSpec) -> bool:
+    return _guard(_validate_explicit, spec)

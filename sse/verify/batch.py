@@ -1,0 +1,367 @@
+"""Judge many function candidates with one rustc: modules of one crate, then one test binary.
+
+Each candidate becomes `m<i>.rs` (its Rust followed by its generated `sse_gt_tests` module),
+included from `lib.rs` with `#[path] mod m<i>;` next to the shared comparison helpers. So
+every diagnostic's primary span names the file, hence the candidate, it belongs to.
+
+1. `rustc --emit=metadata` (type-check only, no codegen) over all modules; drop the modules
+   that own an error and repeat until clean (an error in one module can stop rustc before it
+   checks the others). A module whose errors touch other files or are crate-level collisions is
+   re-checked alone, so a neighbour can never cost it its verdict.
+2. One full `rustc --test` of the survivors; if codegen or linking still fails, the same loop,
+   and as a last resort each survivor alone.
+3. Run the binary once, filtered to `sse_gt_tests::` (never the model's own tests), with
+   several test threads; per-test `ok`/`FAILED` lines are parsed. Tests without a result
+   (the binary hung, aborted or ran out of memory) are re-run per module alone; a module that
+   still dies has each unfinished test run alone, so the culprit is named and its
+   neighbours get their own results.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sse.config import Limits
+from sse.records import TestOutcome, Verdict
+from sse.verify.rustc import CompileResult, Diagnostic, rustc_compile
+from sse.verify.sandbox import BWRAP_MODES, SandboxLimits, SandboxResult, isolation_mode, run_sandboxed
+from sse.verify.translate import SUPPORT_RS, TEST_MODULE
+
+TEST_THREADS = 8
+CROSS_MODULE_CODES = frozenset({"E0428", "E0252", "E0254", "E0255", "E0259", "E0260", "E0430", "E0659"})
+MAX_DIAG_CHARS = 1500
+RESULT_RE = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)\s*$", re.M)
+FAILURE_SECTION_RE = re.compile(r"^---- (\S+) stdout ----\n(.*?)(?=^---- |^failures:\s*$|\Z)", re.M | re.S)
+
+
+@dataclass
+class Candidate:
+    """One piece of Rust plus its generated test module and expected test names."""
+
+    rust: str
+    tests_rs: str
+    test_names: list[str]
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class _State:
+    cand: Candidate
+    mod: str
+    verdict: Verdict | None = None
+    errors: list[Diagnostic] = field(default_factory=list)
+    outcomes: dict[str, TestOutcome] = field(default_factory=dict)
+    compile_s: float = 0.0
+    run_s: float = 0.0
+
+
+def _module_text(c: Candidate) -> str:
+    return f"{c.rust.rstrip()}\n\n{c.tests_rs}"
+
+
+def _lib_text(mods: Sequence[str]) -> str:
+    lines = [SUPPORT_RS]
+    for m in mods:
+        lines.append(f'#[path = "{m}.rs"]\nmod {m};')
+    return "\n".join(lines) + "\n"
+
+
+def _excerpt(diags: list[Diagnostic]) -> str:
+    text = "\n".join(d.rendered.strip() for d in diags if d.level.startswith("error"))
+    # The same candidate gets the same excerpt whichever slot of a batch it sat in.
+    return re.sub(r"\./m\d+\.rs", "candidate.rs", text)[:MAX_DIAG_CHARS]
+
+
+def _codes(diags: list[Diagnostic]) -> tuple[str, ...]:
+    seen: list[str] = []
+    for d in diags:
+        if d.code and d.code not in seen and d.level.startswith("error"):
+            seen.append(d.code)
+    return tuple(seen)
+
+
+def verify_candidates(cands: Sequence[Candidate], *, batch: bool = True, workdir: str | None = None) -> list[Verdict]:
+    """Verdicts for `cands` in order. batch=False compiles each alone (the per-example peer)."""
+    if not cands:
+        return []
+    if not batch:
+        out: list[Verdict] = []
+        for c in cands:
+            out.extend(verify_candidates([c], batch=True, workdir=workdir))
+        return out
+    tmp = Path(tempfile.mkdtemp(prefix="sse-verify-", dir=workdir))
+    tmp.chmod(0o755)  # the sandboxed test binary runs as another uid
+    try:
+        states = [_State(c, f"m{i}") for i, c in enumerate(cands)]
+        for s in states:
+            (tmp / f"{s.mod}.rs").write_text(_module_text(s.cand), encoding="utf-8")
+        _compile_loop(states, tmp)
+        _run_tests(states, tmp)
+        for s in states:
+            if s.verdict is None:
+                s.verdict = _verdict_from_outcomes(s)
+        return [s.verdict for s in states if s.verdict is not None]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _compile_timeout(states: Sequence[_State]) -> float:
+    return max(s.cand.limits.compile_timeout_s for s in states) * (1 + len(states) / 20)
+
+
+def _compile(states: list[_State], tmp: Path, tag: str, check_only: bool) -> tuple[CompileResult, float]:
+    lib = tmp / f"lib_{tag}.rs"
+    lib.write_text(_lib_text([s.mod for s in states]), encoding="utf-8")
+    out = tmp / (f"check_{tag}.rmeta" if check_only else f"tests_{tag}")
+    t0 = time.monotonic()
+    res = rustc_compile(lib, out, test=True, check_only=check_only, timeout_s=_compile_timeout(states))
+    return res, time.monotonic() - t0
+
+
+def _attribute(res: CompileResult, states: list[_State]) -> tuple[dict[str, list[Diagnostic]], list[Diagnostic]]:
+    by_file = {f"{s.mod}.rs": s.mod for s in states}
+    owned: dict[str, list[Diagnostic]] = {}
+    stray: list[Diagnostic] = []
+    for d in res.errors:
+        if d.message.startswith("aborting due to") or d.file is None:
+            if not d.message.startswith("aborting due to"):
+                stray.append(d)
+            continue
+        mod = by_file.get(Path(d.file).name)
+        if mod is None:
+            stray.append(d)
+        else:
+            owned.setdefault(mod, []).append(d)
+    return owned, stray
+
+
+def _compile_loop(states: list[_State], tmp: Path) -> None:
+    """Type-check, drop failing modules, repeat; then build the test binary of the survivors."""
+    alive = list(states)
+    suspicious: list[_State] = []
+    for check_only in (True, False):
+        rounds = 0
+        while alive:
+            rounds += 1
+            res, secs = _compile(alive, tmp, f"{'c' if check_only else 'b'}{rounds}", check_only)
+            share = secs / len(alive)
+            for s in alive:
+                s.compile_s += share
+            if res.ok:
+                if not check_only:
+                    for s in alive:
+                        s.errors = []
+                    (tmp / "tests_final").unlink(missing_ok=True)
+                    assert res.output is not None
+                    res.output.rename(tmp / "tests_final")
+                break
+            owned, stray = _attribute(res, alive)
+            problem = res.infra_problem()
+            if res.sandbox.timed_out or problem or (stray and not owned) or not owned:
+                # Cannot attribute: judge each remaining module alone.
+                if len(alive) == 1:
+                    _finish_alone_failure(alive[0], res, problem)
+                    alive = []
+                    break
+                for s in alive:
+                    _alone(s, tmp)
+                alive = []
+                break
+            keep: list[_State] = []
+            for s in alive:
+                errs = owned.get(s.mod)
+                if not errs:
+                    keep.append(s)
+                    continue
+                s.errors = errs
+                cross = any(e.code in CROSS_MODULE_CODES or _other_modules(e, s.mod) for e in errs)
+                if cross and len(alive) > 1:
+                    suspicious.append(s)
+                else:
+                    s.verdict = Verdict("compile_error", error_codes=_codes(errs), diagnostics=_excerpt(errs),
+                                        compile_s=s.compile_s)
+            alive = keep
+    for s in suspicious:
+        _alone(s, tmp)
+
+
+def _other_modules(d: Diagnostic, own: str) -> bool:
+    """Does the diagnostic point into another candidate's file?"""
+    return any(re.fullmatch(r"m\d+\.rs", Path(f).name) and Path(f).name != f"{own}.rs" for f in d.files)
+
+
+def _finish_alone_failure(s: _State, res: CompileResult, problem: str | None) -> None:
+    if res.sandbox.timed_out:
+        s.verdict = Verdict("timeout", diagnostics="compilation exceeded the compile time limit", compile_s=s.compile_s)
+    elif problem:
+        s.verdict = Verdict("infra_error", diagnostics=problem[:MAX_DIAG_CHARS], compile_s=s.compile_s)
+    else:
+        errs = res.errors
+        s.verdict = Verdict("compile_error", error_codes=_codes(errs), diagnostics=_excerpt(errs),
+                            compile_s=s.compile_s)
+
+
+def _alone(s: _State, tmp: Path) -> None:
+    """Judge one module in its own crate (fallback when a batch error cannot be attributed)."""
+    sub = Path(tempfile.mkdtemp(prefix="alone-", dir=tmp))
+    sub.chmod(0o755)
+    one = _State(s.cand, "m0")
+    (sub / "m0.rs").write_text(_module_text(s.cand), encoding="utf-8")
+    _compile_loop([one], sub)
+    _run_tests([one], sub)
+    if one.verdict is None:
+        one.verdict = _verdict_from_outcomes(one)
+    v = one.verdict
+    s.verdict = Verdict(v.status, error_codes=v.error_codes, tests_passed=v.tests_passed, tests_total=v.tests_total,
+                        compile_s=s.compile_s + v.compile_s, run_s=v.run_s, diagnostics=v.diagnostics,
+                        failing_test=v.failing_test, tests=v.tests)
+
+
+# ------------------------------------------------------------------ running tests
+def _test_limits(states: Sequence[_State], wall: float) -> SandboxLimits:
+    mem = max(s.cand.limits.memory_mb for s in states)
+    out = max(s.cand.limits.max_output_bytes for s in states)
+    return SandboxLimits(wall_s=wall, memory_mb=mem + 64 * TEST_THREADS, nproc=64 + 2 * TEST_THREADS,
+                         max_output_bytes=max(out, 64 * 1024 * len(states)))
+
+
+def _run_binary(binary: Path, args: list[str], limits: SandboxLimits) -> SandboxResult:
+    return run_sandboxed([str(binary), *args], limits=limits, env={"MALLOC_ARENA_MAX": "2", "RUST_TEST_NOCAPTURE": "0"})
+
+
+def _parse_run(res: SandboxResult) -> tuple[dict[str, str], dict[str, str]]:
+    text = res.stdout.decode("utf-8", "replace")
+    results = {m.group(1): m.group(2) for m in RESULT_RE.finditer(text)}
+    messages = {m.group(1): m.group(2).strip() for m in FAILURE_SECTION_RE.finditer(text)}
+    return results, messages
+
+
+def _clean_message(msg: str) -> str:
+    msg = re.sub(r"thread '([^']*)' \(\d+\)", r"thread '\1'", msg)
+    msg = re.sub(r"thread 'm\d+::", "thread '", msg)
+    msg = re.sub(r"\./m\d+\.rs", "candidate.rs", msg)
+    msg = re.sub(r"\nnote: run with `RUST_BACKTRACE=1`[^\n]*", "", msg)
+    return re.sub(r" at \./lib_\w+\.rs:\d+:\d+:", ":", msg).strip()
+
+
+def _record(states: dict[str, _State], results: dict[str, str], messages: dict[str, str]) -> None:
+    for full, status in results.items():
+        mod, _, rest = full.partition("::")
+        s = states.get(mod)
+        if s is None or not rest.startswith(f"{TEST_MODULE}::"):
+            continue
+        name = rest[len(TEST_MODULE) + 2:]
+        if status == "ok":
+            s.outcomes[name] = TestOutcome(name, "pass")
+        elif status == "FAILED":
+            s.outcomes[name] = TestOutcome(name, "fail", _clean_message(messages.get(full, ""))[:500])
+
+
+def _describe_death(res: SandboxResult) -> tuple[str, str]:
+    err = res.stderr.decode("utf-8", "replace")
+    if res.timed_out:
+        return "timeout", "exceeded the test time limit"
+    if res.output_capped:
+        return "crash", "output limit exceeded"
+    tail = err.strip().splitlines()[-3:]
+    sig = res.signal or (res.returncode - 128 if res.returncode and 128 < res.returncode < 160
+                         and res.isolation in BWRAP_MODES else None)  # bwrap's init reports 128+signal
+    if sig:
+        name = {6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 24: "SIGXCPU", 25: "SIGXFSZ"}.get(sig, str(sig))
+        return "crash", f"killed by signal {name}: {' | '.join(tail)}"[:500]
+    return "crash", f"test binary exited {res.returncode}: {' | '.join(tail)}"[:500]
+
+
+def _run_tests(states: list[_State], tmp: Path) -> None:
+    binary = tmp / "tests_final"
+    todo = [s for s in states if s.verdict is None]
+    if not todo or not binary.exists():
+        return
+    by_mod = {s.mod: s for s in todo}
+    wall = max(s.cand.limits.test_timeout_s for s in todo) * (1 + len(todo) / (4 * TEST_THREADS))
+    t0 = time.monotonic()
+    res = _run_binary(binary, [f"{TEST_MODULE}::", f"--test-threads={TEST_THREADS}"], _test_limits(todo, wall))
+    share = (time.monotonic() - t0) / len(todo)
+    if res.error:
+        for s in todo:
+            s.verdict = Verdict("infra_error", diagnostics=res.error, compile_s=s.compile_s)
+        return
+    results, messages = _parse_run(res)
+    _record(by_mod, results, messages)
+    for s in todo:
+        s.run_s += share
+    complete = not (res.timed_out or res.output_capped or res.signal) and b"test result:" in res.stdout
+    # Modules with tests that never reported, or (when the run died before its summary) failures
+    # without a message, are run again alone.
+    unfinished = [s for s in todo if len(s.outcomes) < len(s.cand.test_names)
+                  or (not complete and any(o.status == "fail" and not o.message for o in s.outcomes.values()))]
+    if not unfinished:
+        return
+    if len(todo) == 1 and res.returncode != 0 and not results and not res.timed_out and not res.signal \
+            and b"running" not in res.stdout:
+        # The binary did not even start its tests: harness problem.
+        s = todo[0]
+        s.verdict = Verdict("infra_error", diagnostics=_describe_death(res)[1], compile_s=s.compile_s)
+        return
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda s: _rerun_module(s, binary, res if len(todo) == 1 else None), unfinished))
+
+
+def _rerun_module(s: _State, binary: Path, first: SandboxResult | None) -> None:
+    """A module whose tests did not all report: run it alone, then each unfinished test alone."""
+    lim = s.cand.limits
+    if first is None:
+        t0 = time.monotonic()
+        first = _run_binary(binary, [f"{s.mod}::{TEST_MODULE}::", f"--test-threads={TEST_THREADS}"],
+                            _test_limits([s], lim.test_timeout_s))
+        s.run_s += time.monotonic() - t0
+        results, messages = _parse_run(first)
+        _record({s.mod: s}, results, messages)
+    left = [n for n in s.cand.test_names if n not in s.outcomes]
+    if not left:
+        return
+    kind, why = _describe_death(first)
+    if kind == "timeout":
+        # Re-running each test for another full time limit is not worth it: all unfinished time out.
+        for n in left:
+            s.outcomes[n] = TestOutcome(n, "timeout", why)
+        return
+    for n in left:
+        t0 = time.monotonic()
+        r = _run_binary(binary, [f"{s.mod}::{TEST_MODULE}::{n}", "--exact", "--test-threads=1"],
+                        _test_limits([s], lim.test_timeout_s))
+        s.run_s += time.monotonic() - t0
+        results, messages = _parse_run(r)
+        _record({s.mod: s}, results, messages)
+        if n not in s.outcomes:
+            k, w = _describe_death(r)
+            s.outcomes[n] = TestOutcome(n, "timeout" if k == "timeout" else "crash", w)
+
+
+def _verdict_from_outcomes(s: _State) -> Verdict:
+    names = s.cand.test_names
+    outs = tuple(s.outcomes.get(n, TestOutcome(n, "skipped", "no result")) for n in names)
+    passed = sum(o.status == "pass" for o in outs)
+    statuses = {o.status for o in outs}
+    if passed == len(names):
+        status = "pass"
+    elif "crash" in statuses:
+        status = "crash"
+    elif "timeout" in statuses:
+        status = "timeout"
+    elif "skipped" in statuses and not statuses & {"fail"}:
+        status = "infra_error"
+    else:
+        status = "test_failure"
+    want = {"crash": "crash", "timeout": "timeout", "test_failure": "fail", "infra_error": "skipped"}.get(status)
+    first_bad = next((o for o in outs if o.status == want), None)
+    return Verdict(status, tests_passed=passed, tests_total=len(names), compile_s=s.compile_s, run_s=s.run_s,
+                   diagnostics=(first_bad.message if first_bad else "")[:MAX_DIAG_CHARS],
+                   failing_test=first_bad.name if first_bad else None, tests=outs, isolation=isolation_mode())

@@ -1,0 +1,15 @@
+pub fn find_closest_elements(numbers: Vec<f64>) -> (f64, f64) {
+    // mutant: returns the pair in input order, not (smaller, larger)
+    let mut best: Option<(f64, (f64, f64))> = None;
+    for (i, &a) in numbers.iter().enumerate() {
+        for (j, &b) in numbers.iter().enumerate() {
+            if i < j {
+                let d = (a - b).abs();
+                if best.map_or(true, |(bd, _)| d < bd) {
+                    best = Some((d, (a, b)));
+                }
+            }
+        }
+    }
+    best.expect("at least two numbers").1
+}

@@ -1,0 +1,10 @@
+pub fn change_base(x: i64, base: i64) -> String {
+    // mutant: digits in the wrong order
+    let mut x = x;
+    let mut digits = String::new();
+    while x > 0 {
+        digits.push(char::from_digit((x % base) as u32, 10).unwrap());
+        x /= base;
+    }
+    digits
+}

@@ -1,0 +1,88 @@
+"""The report renders results.json without recomputing; files, CLI and drill-down pages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sse.analysis import analyze
+from sse.analysis.synthetic import write_inputs
+from sse.errors import SseError
+from sse.report import commands
+from sse.report.render import build_report, ci, money, pct
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    d = write_inputs(tmp_path_factory.mktemp("inputs"), problems=8, runs=3)
+    return d, build_report(d, d / "out")
+
+
+def test_writes_every_output(built: tuple[Path, list[Path]]) -> None:
+    d, written = built
+    names = {p.name for p in written}
+    assert {"results.json", "report.md", "report.html", "pareto.svg"} <= names
+    pages = [p for p in written if p.parent.name == "examples"]
+    assert len(pages) == 8
+    results = json.loads((d / "out" / "results.json").read_text())
+    assert results == json.loads(json.dumps(analyze(d), allow_nan=False))  # same seed: same figures
+
+
+def test_html_is_self_contained_and_shows_results(built: tuple[Path, list[Path]]) -> None:
+    d, _ = built
+    html = (d / "out" / "report.html").read_text()
+    results = json.loads((d / "out" / "results.json").read_text())
+    assert "<svg" in html and "<metadata>" not in html
+    assert not re.search(r"""(src|href)=["']https?:""", html)
+    for s in results["systems"]:  # the figures shown are results.json's, formatted
+        assert pct(s["accuracy"]) in html and ci(s["bootstrap_interval"]) in html and money(s["cost"]["per_example"]) in html
+    assert "unpriced" in html and "0 by construction" in html and "infra_error" in html
+    assert results["value_score_definition"] in html
+    assert "Reproducibility manifest" in html and results["manifest"]["seeds"]["bootstrap"] == 0
+
+
+def test_example_page_has_python_rust_diagnostics_failing_test(built: tuple[Path, list[Path]]) -> None:
+    d, _ = built
+    pages = sorted((d / "out" / "examples").glob("*.html"))
+    text = "\n".join(p.read_text() for p in pages)
+    assert "def weighted_sum_0" in text and "pub fn weighted_sum_0" in text
+    assert "error[E0308]: mismatched types" in text and "First failing test" in text
+    assert 'href="../report.html#examples"' in pages[0].read_text()
+
+
+def test_markdown_tables(built: tuple[Path, list[Path]]) -> None:
+    d, _ = built
+    md = (d / "out" / "report.md").read_text()
+    assert "![accuracy vs cost](pareto.svg)" in md and "| system | kind | accuracy |" in md
+    assert "## Against the baseline" in md and "Convex frontier" in md
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    commands.register(p.add_subparsers())
+    return p
+
+
+@pytest.mark.parametrize("suffix", [".json", ".md", ".html"])
+def test_cli_suffix_picks_output(tmp_path: Path, suffix: str) -> None:
+    d = write_inputs(tmp_path / "in", problems=4, runs=2)
+    out = tmp_path / "o" / f"mine{suffix}"
+    args = _parser().parse_args(["report", "--input", str(d), "--output", str(out), "--resamples", "300"])
+    assert args.func(args) == 0 and out.exists()
+    others = {".json", ".md", ".html"} - {suffix}
+    assert not any((tmp_path / "o" / f"mine{o}").exists() for o in others)
+    if suffix != ".json":
+        assert (tmp_path / "o" / "mine_examples").is_dir()
+
+
+def test_cli_bad_suffix_and_missing_input(tmp_path: Path) -> None:
+    args = _parser().parse_args(["report", "--input", str(tmp_path), "--output", str(tmp_path / "x.pdf")])
+    with pytest.raises(SseError, match=r"--output: unknown output suffix '\.pdf'.*fix"):
+        args.func(args)
+    args = _parser().parse_args(["report", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "x.md")])
+    with pytest.raises(SseError, match="input folder not found"):
+        args.func(args)
