@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -33,7 +32,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     baselines = [b for b in (args.baselines or "").split(",") if b]
     tasks = load_tasks(args.tasks)
     if args.max_cost is not None:
-        os.environ["SSE_MAX_COST"] = str(args.max_cost)
+        from sse.models.budget import Budget
+
+        Budget.activate(args.max_cost)  # a fresh ledger for this evaluation, shared with doit's workers
     for task in tasks:  # validate everything before any work starts
         names = (models or list(task.systems)) + [b for b in baselines if b not in (models or task.systems)]
         systems_for(task, names)

@@ -28,10 +28,12 @@ from doit.tools import config_changed
 
 from sse.cache import Store, atomic_write_bytes, atomic_write_text, cache_root, content_key
 from sse.config import TaskConfig, load_tasks, systems_for
+from sse.executor import get_executor
 from sse.models.base import Adapter, Decoding, Prompt, SystemSpec, build_adapter, extra_key
 from sse.progress import Progress
-from sse.records import Completion, Example, Sample, Verdict, example_from_dict, example_to_dict
+from sse.records import Example, Sample, Verdict, example_from_dict, example_to_dict
 
+REMOTE_KINDS = frozenset({"claude", "gemini", "llm"})
 GEN_CHUNK = 4  # completions are stored after each chunk: an interrupt loses at most one chunk
 VERIFY_CHUNK = 64
 
@@ -141,9 +143,8 @@ def _is_deterministic(adapter: Adapter, decoding: Decoding) -> bool:
 
 # ------------------------------------------------------------------ stage: corpus
 def corpus_files(task: TaskConfig) -> list[str]:
-    from sse.corpus import bundled_corpus_path
-
     from sse.config import BUNDLED_PREFIX
+    from sse.corpus import bundled_corpus_path
 
     p = bundled_corpus_path(task.corpus[len(BUNDLED_PREFIX):]) if task.corpus.startswith(BUNDLED_PREFIX) \
         else Path(task.corpus)
@@ -240,7 +241,7 @@ def action_generate(task_path: str, system: str, run: int) -> None:
             step = max(1, int(getattr(adapter, "batch_size", GEN_CHUNK)))
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]
-                comps = adapter.generate([p for _, _, p in chunk])
+                comps = get_executor().generate(task_path, system, [p for _, _, p in chunk])
                 for (i, key, _), comp in zip(chunk, comps, strict=True):
                     d = comp.to_dict() | {"key": key, "run": run}
                     if comp.error is None or comp.error_kind == "timeout":
@@ -267,7 +268,7 @@ def _verify_fns() -> tuple[Callable[..., Any], ...]:
 
 
 def action_verify(task_path: str, system: str, run: int) -> None:
-    VerifyRequest, extract_rust, verdict_key, verify_batch = _verify_fns()
+    VerifyRequest, extract_rust, verdict_key, _ = _verify_fns()
     task = _task(task_path)
     gen = _read(_gen_target(task.id, system, run))
     target = _ver_target(task.id, system, run)
@@ -320,7 +321,7 @@ def action_verify(task_path: str, system: str, run: int) -> None:
                       done=len(entries) - sum(len(ix) for _, (_, ix) in items), hits=out["cache_hits"]) as bar:
             for start in range(0, len(items), VERIFY_CHUNK):
                 chunk = items[start:start + VERIFY_CHUNK]
-                verdicts = verify_batch([req for _, (req, _) in chunk])
+                verdicts = get_executor().verify([req for _, (req, _) in chunk])
                 for (vkey, (_, idxs)), v in zip(chunk, verdicts, strict=True):
                     vd = v.to_dict() | {"key": vkey}
                     if v.status != "infra_error":
@@ -356,9 +357,12 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
     gen_errors: dict[str, list[str]] = {}
     for name in systems:
         spec = _spec(task, name)
+        adapter = _adapter(task, name)
         info: dict[str, Any] = {"name": name, "kind": spec.kind, "version": spec.version,
                                 "prices": asdict(spec.prices), "fingerprint": None, "deterministic": None,
-                                "skipped_reason": None, "source": spec.source}
+                                "skipped_reason": None, "source": spec.source,
+                                "price_model": getattr(adapter, "price_model", None),
+                                "local": getattr(adapter, "local", spec.kind not in REMOTE_KINDS)}
         for run in range(_runs(task, plan)):
             gen = _read(_gen_target(task.id, name, run))
             ver = _read(_ver_target(task.id, name, run))
@@ -611,6 +615,7 @@ def doit_tasks() -> dict[str, Any]:
     return creators
 
 
+cache_root().mkdir(parents=True, exist_ok=True)  # doit opens its state file before any task runs
 DOIT_CONFIG = {
     "default_tasks": ["report"],
     "dep_file": str(cache_root() / "doit.sqlite3"),

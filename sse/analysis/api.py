@@ -26,6 +26,9 @@ from sse.records import VERDICT_STATUSES, Sample
 SCHEMA_VERSION = 1
 DETERMINISTIC_NOTE = ("deterministic system: one generation copied to every run, so run-to-run variance is zero "
                       "by construction; read the corpus (bootstrap over problems) interval instead")
+ORACLE_KINDS = frozenset({"reference"})
+ORACLE_NOTE = ("oracle (the corpus's own reference Rust): certifies the tests; shown for reference, left out of "
+               "comparisons and frontiers")
 VALUE_SCORE_DEFINITION = ("value ratio = (accuracy / dollars per example) of the system divided by the same "
                           "quotient for the baseline, i.e. how many times more correct translations per dollar.")
 
@@ -77,7 +80,9 @@ def _system_order(inp: Inputs) -> list[str]:
 def choose_baseline(task_baseline: str | None, systems: list[dict[str, Any]]) -> tuple[str | None, str]:
     """task.baseline when it was evaluated; else the most accurate frontier (non-local) system; else the
     most accurate non-reference system. Ties go to the cheaper, then the first listed."""
-    evaluated = [s for s in systems if s["accuracy"] is not None]
+    evaluated = [s for s in systems if s["accuracy"] is not None and not s.get("oracle")]
+    if not evaluated:
+        evaluated = [s for s in systems if s["accuracy"] is not None]
     names = {s["name"] for s in evaluated}
     if task_baseline:
         if task_baseline in names:
@@ -201,8 +206,11 @@ def analyze_inputs(inp: Inputs, *, resamples: int | None = None, seed: int | Non
         if len(runs) == 1:
             notes.append("one run: no run-to-run interval; the Wilson and bootstrap intervals are over problems")
         gen_err = sum(1 for s in ss if s.generation_error)
+        oracle = bool(m.get("oracle", str(m.get("kind", "")) in ORACLE_KINDS))
+        if oracle:
+            notes.append(ORACLE_NOTE)
         sys_out.append({
-            "name": name, "kind": m.get("kind", "unknown"), "local": local, "deterministic": det,
+            "name": name, "kind": m.get("kind", "unknown"), "local": local, "deterministic": det, "oracle": oracle,
             "fingerprint": m.get("fingerprint"), "version": m.get("version"),
             "problems": int(has.sum()), "samples": len(ss), "runs": runs,
             "excluded_infra_error": excluded.get(name, 0), "generation_errors": gen_err,
@@ -245,7 +253,7 @@ def analyze_inputs(inp: Inputs, *, resamples: int | None = None, seed: int | Non
         jb = evaluated.index(baseline)
         Xb, runs_b = grids[baseline]
         for j, so in enumerate(sys_out):
-            if so["name"] == baseline:
+            if so["name"] == baseline or so["oracle"]:
                 continue
             shared = ~np.isnan(M[:, j]) & ~np.isnan(M[:, jb])
             a, b = M[shared, j], M[shared, jb]
@@ -344,7 +352,8 @@ class _quiet:
 def _pareto_section(sys_out: list[dict[str, Any]], evaluated: list[str], boot_acc: np.ndarray,
                     boot_cost: np.ndarray, baseline: str | None, comparisons: list[dict[str, Any]],
                     warnings: list[str]) -> dict[str, Any]:
-    priced = [j for j, s in enumerate(sys_out) if s["cost"]["per_example"] is not None and s["accuracy"] is not None]
+    priced = [j for j, s in enumerate(sys_out) if s["cost"]["per_example"] is not None and s["accuracy"] is not None
+              and (not s["oracle"] or s["name"] == baseline)]
     names = [sys_out[j]["name"] for j in priced]
     acc = np.array([sys_out[j]["accuracy"] for j in priced], float)
     cost = np.array([sys_out[j]["cost"]["per_example"] for j in priced], float)
@@ -381,7 +390,7 @@ def _pareto_section(sys_out: list[dict[str, Any]], evaluated: list[str], boot_ac
         bcost = b["cost"]["per_example"]
         byname = {c["system"]: c for c in comparisons}
         for s in sys_out:
-            if s["name"] == baseline:
+            if s["name"] == baseline or s["oracle"]:
                 continue
             c = byname.get(s["name"])
             sc = s["cost"]["per_example"]

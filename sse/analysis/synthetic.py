@@ -30,6 +30,7 @@ class SynthSystem:
 
 
 DEFAULT_SYSTEMS = (
+    SynthSystem("reference", "reference", 9.0, True, "machine_time", 0.001),
     SynthSystem("frontier-large", "cli", 2.0, False, "provider", 6.0),
     SynthSystem("frontier-small", "cli", 1.0, False, "tokens", 2.5, (0.8, 4.0)),
     SynthSystem("local-slm", "native", 0.2, True, "machine_time", 0.9),
@@ -75,7 +76,7 @@ def write_inputs(root: Path, *, problems: int = 12, runs: int = 3, seed: int = 7
                     status, codes, passed = "test_failure", (), 1
                     rust = rust.replace("x * ", "x + ")
                     diag, failing = "assertion `left == right` failed", f"test_{ex['entry_point']}_2"
-                if infra_left and sy.name == systems[0].name and r == 0 and i == 0:
+                if infra_left and sy.kind == "cli" and r == 0 and i == 0:
                     status, codes, passed, diag, failing = "infra_error", (), 0, "sandbox failed to start", None
                     infra_left -= 1
                 text = f"```rust\n{rust}```\n"

@@ -101,9 +101,12 @@ def render_figure(results: dict[str, Any]):  # -> matplotlib.figure.Figure
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     unpriced = [s["name"] for s in results["systems"] if s["cost"]["per_example"] is None]
+    oracles = [s["name"] for s in results["systems"] if s.get("oracle") and s["name"] not in names]
     title = f"{results['task'].get('id', 'task')}: accuracy vs cost"
-    if unpriced:
-        title += f"   (unpriced, not plotted: {', '.join(unpriced)})"
+    left_out = ([f"unpriced: {', '.join(unpriced)}"] if unpriced else []) + (
+        [f"oracle: {', '.join(oracles)}"] if oracles else [])
+    if left_out:
+        title += f"\n(not plotted: {'; '.join(left_out)})"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -41,7 +41,8 @@ def money(x: float | None) -> str:
         return "$0"
     if abs(x) >= 0.01:
         return f"${x:,.4f}"
-    return f"${x:.3g}"
+    digits = min(12, 2 - math.floor(math.log10(abs(x))))  # three significant digits, no exponent
+    return "$" + f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def num(x: float | None, digits: int = 3) -> str:

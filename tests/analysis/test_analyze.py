@@ -137,3 +137,26 @@ def test_bad_input_names_file_and_line(tmp_path: Path, make_dir: MakeDir) -> Non
     (d2 / "samples.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(ReportInputError, match=r"samples\.jsonl:1: status: unknown status"):
         analyze(d2)
+
+
+def test_partially_shared_problems_use_their_own_paired_bootstrap(make_dir: MakeDir) -> None:
+    d = make_dir({"a": [[1, 1, 0, 1, 1, 0]], "b": [[1, 0, 0, 0, 1, 1]]}, task={"baseline": "a"})
+    lines = [ln for ln in (d / "samples.jsonl").read_text().splitlines()
+             if not ('"system": "b"' in ln and '"example_id": "p05"' in ln)]
+    (d / "samples.jsonl").write_text("\n".join(lines) + "\n")
+    r = analyze(d)
+    c = r["comparisons"][0]
+    assert c["shared_problems"] == 5
+    assert c["difference"]["estimate"] == pytest.approx(2 / 5 - 4 / 5)
+    assert c["difference"]["lo"] <= c["difference"]["estimate"] <= c["difference"]["hi"]
+    assert by_name(r, "b")["problems"] == 5 and by_name(r, "a")["problems"] == 6
+
+
+def test_reference_oracle_is_shown_but_not_a_competitor(make_dir: MakeDir) -> None:
+    r = analyze(make_dir({"reference": [[1, 1, 1, 1]], "slm": [[1, 0, 1, 0]], "tr": [[0, 0, 1, 0]]},
+                         systems={"reference": {"kind": "reference"}, "tr": {"kind": "transpiler"}}))
+    ref = by_name(r, "reference")
+    assert ref["oracle"] and any("oracle" in n for n in ref["notes"]) and ref["accuracy"] == 1.0
+    assert r["baseline"] == "slm"
+    assert "reference" not in r["pareto"]["systems"]
+    assert [c["system"] for c in r["comparisons"]] == ["tr"]

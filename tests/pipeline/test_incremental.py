@@ -13,7 +13,6 @@ from sse import pipeline
 from sse.cache import Store
 from sse.pipeline import Plan, run_doit
 
-
 VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 
 

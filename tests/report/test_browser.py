@@ -29,7 +29,7 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     assert page.console_errors == [], page.console_errors
     f = page.facts
     assert f["svg"] and f["svg_width"] > 400 and f["svg_height"] > 250 and f["svg_paths"] > 20
-    assert f["rows"] == 6 and "Accuracy vs cost" in f["text"]
+    assert f["rows"] == 7 and "Accuracy vs cost" in f["text"]
     assert _png_is_not_blank(shot)
     ex = sorted((tmp_path / "out" / "examples").glob("*.html"))[0]
     page = check_page(ex, tmp_path / "example.png", height=1400,

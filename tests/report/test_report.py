@@ -41,6 +41,7 @@ def test_html_is_self_contained_and_shows_results(built: tuple[Path, list[Path]]
     for s in results["systems"]:  # the figures shown are results.json's, formatted
         assert pct(s["accuracy"]) in html and ci(s["bootstrap_interval"]) in html and money(s["cost"]["per_example"]) in html
     assert "unpriced" in html and "0 by construction" in html and "infra_error" in html
+    assert "&lt;span" not in html and "&lt;div" not in html  # no markup escaped by mistake
     assert results["value_score_definition"] in html
     assert "Reproducibility manifest" in html and results["manifest"]["seeds"]["bootstrap"] == 0
 
@@ -86,3 +87,18 @@ def test_cli_bad_suffix_and_missing_input(tmp_path: Path) -> None:
     args = _parser().parse_args(["report", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "x.md")])
     with pytest.raises(SseError, match="input folder not found"):
         args.func(args)
+
+
+def test_edge_inputs_still_render(tmp_path: Path) -> None:
+    from sse.analysis.synthetic import SynthSystem
+
+    only_unpriced = (SynthSystem("a", "cli", 1.0, False, "unpriced", 1.0), SynthSystem("b", "cli", 0.0, False, "unpriced", 1.0))
+    d = write_inputs(tmp_path / "u", problems=3, runs=1, systems=only_unpriced, infra_errors=0)
+    build_report(d, tmp_path / "uo", resamples=200)
+    html = (tmp_path / "uo" / "report.html").read_text()
+    assert "unpriced" in html and "<svg" in html
+    single = (SynthSystem("solo", "native", 5.0, True, "machine_time", 0.2),)
+    d = write_inputs(tmp_path / "s", problems=1, runs=1, systems=single, infra_errors=0)
+    build_report(d, tmp_path / "so", resamples=200)
+    r = json.loads((tmp_path / "so" / "results.json").read_text())
+    assert r["baseline"] == "solo" and r["comparisons"] == [] and r["pareto"]["convex_frontier"] == ["solo"]

@@ -34,6 +34,18 @@ def _teacher_forced(llm: llama_cpp.Llama, ids: list[int]) -> np.ndarray:
     return np.array(llm.scores[: len(ids)], dtype=np.float32)
 
 
+def _llama_greedy(llm: llama_cpp.Llama, ids: list[int], n: int) -> list[int]:
+    """Greedy decoding on llama.cpp's own logits (argmax each step)."""
+    llm.reset()
+    llm.eval(ids)
+    out: list[int] = []
+    while len(out) < n:
+        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        out.append(tok)
+        llm.eval([tok])
+    return out
+
+
 def _agreement(nm, llm, texts) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     agree = total = 0
     worst = 0.0
@@ -75,10 +87,5 @@ def test_smollm2_agrees_with_llama_cpp(tmp_path_factory: pytest.TempPathFactory)
     for c in chats:
         ids = nm.tokenizer.encode(c)
         mine = generate(nm.model, nm.tokenizer, [GenRequest(tuple(ids), max_tokens=20)], eos_ids=[-1])[0].token_ids
-        llm.reset()
-        ref: list[int] = []
-        for tok in llm.generate(ids, temp=0.0, top_k=1, reset=True):
-            ref.append(int(tok))
-            if len(ref) == 20:
-                break
+        ref = _llama_greedy(llm, ids, 20)
         assert mine == ref, f"greedy differs for {c[:30]!r}: {mine} vs {ref}"
