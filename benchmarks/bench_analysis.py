@@ -19,7 +19,7 @@ from sse.analysis import pareto as par
 from sse.analysis import stats as st
 
 
-def best_time(fn: Callable[[], object], min_total: float = 0.3, repeat: int = 5) -> float:
+def best_time(fn: Callable[[], object], min_total: float = 0.5, repeat: int = 9) -> float:
     """Best per-call seconds over `repeat` batches, each batch long enough to time reliably."""
     fn()
     n = 1

@@ -295,9 +295,11 @@ def action_verify(task_path: str, system: str, run: int) -> None:
             if comp.get("error") and comp.get("error_kind") != "timeout":
                 entries.append(base | {"key": "", "rust_key": "", "verdict": None})
                 continue
-            if comp.get("error_kind") == "timeout":
-                v = Verdict(status="timeout", diagnostics=str(comp.get("error") or "generation timed out"))
-                entries.append(base | {"key": "", "rust_key": "", "verdict": v.to_dict()})
+            if comp.get("error_kind") == "timeout":  # the system was too slow: its failure, no Rust to judge
+                vkey = content_key("generation-timeout", g["key"])
+                v = Verdict(status="timeout", key=vkey, diagnostics=str(comp.get("error") or "generation timed out"),
+                            tests_total=len(d["tests"]))
+                entries.append(base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True})
                 continue
             old = prev.get(g["key"] + "/" + d["key"])
             if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
@@ -333,7 +335,7 @@ def action_verify(task_path: str, system: str, run: int) -> None:
                     out["verified"] += 1
                 bar.advance(sum(len(ix) for _, (_, ix) in chunk))
         out["entries"] = entries
-    keys = [e["key"] for e in out["entries"] if e["key"]]
+    keys = [e["key"] for e in out["entries"] if e["key"] and not e.get("synthetic")]
     retry = any(e["verdict"] is None or e["verdict"].get("status") == "infra_error" for e in out["entries"])
     _write(target, out, [*keys, "<retry>"] if retry else keys)
 
@@ -378,9 +380,10 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
                 if v.get("rust"):
                     sources[v["rust_key"]] = v["rust"]
                 verdict = v["verdict"]
+                if comp.get("error"):
+                    gen_errors.setdefault(name, []).append(f"{ex['id']}: {comp.get('error')}")
                 if verdict is None:
                     status, vkey = "infra_error", ""
-                    gen_errors.setdefault(name, []).append(f"{ex['id']}: {comp.get('error')}")
                 else:
                     status, vkey = verdict["status"], v["key"]
                     if vkey:
@@ -644,5 +647,7 @@ def run_doit(args: list[str], plan: Plan | None = None) -> int:
     _task.cache_clear()
     _ADAPTERS.clear()
     cache_root().mkdir(parents=True, exist_ok=True)
-    namespace = {**doit_tasks(), "DOIT_CONFIG": dict(DOIT_CONFIG, dep_file=str(cache_root() / "doit.sqlite3"))}
+    # doit binds its output stream to sys.stdout at import time; give it the current one.
+    config = dict(DOIT_CONFIG, dep_file=str(cache_root() / "doit.sqlite3"), outfile=sys.stdout)
+    namespace = {**doit_tasks(), "DOIT_CONFIG": config}
     return int(DoitMain(ModuleTaskLoader(namespace)).run(args))

@@ -16,14 +16,28 @@ import numpy as np
 
 
 def _pareto_sorted(a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(order, keep): `order` sorts by cost ascending then accuracy descending; keep[k] says
-    whether the k-th point in that order is non-dominated."""
-    order = np.lexsort((-a, c))
-    sa, sc = a[order], c[order]
-    gs = np.searchsorted(sc, sc, side="left")  # first index of each equal-cost group
-    cm = np.maximum.accumulate(sa)
-    prev = np.where(gs > 0, cm[np.maximum(gs - 1, 0)], -np.inf)
-    return order, (sa > prev) & (sa == sa[gs])
+    """(order, keep): `order` sorts by cost ascending; keep[k] says whether the k-th point in
+    that order is non-dominated. One unstable argsort plus O(n) passes: a point survives when
+    it has the best accuracy of its equal-cost group and beats every strictly cheaper group."""
+    order = np.argsort(c)
+    sc, sa = c[order], a[order]
+    new = np.empty(sc.size, bool)
+    new[0] = True
+    np.not_equal(sc[1:], sc[:-1], out=new[1:])
+    if new.all():  # fast path, no equal costs: keep points above the running best
+        keep = np.empty(sa.size, bool)
+        keep[0] = True
+        np.greater(sa[1:], np.maximum.accumulate(sa)[:-1], out=keep[1:])
+        return order, keep
+    starts = np.flatnonzero(new)
+    gmax = np.maximum.reduceat(sa, starts)
+    prev = np.empty_like(gmax)
+    prev[0] = -np.inf
+    if gmax.size > 1:
+        prev[1:] = np.maximum.accumulate(gmax)[:-1]
+    gid = np.cumsum(new) - 1
+    best = gmax[gid]
+    return order, (sa == best) & (best > prev[gid])
 
 
 def pareto_2d(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -52,12 +66,35 @@ def pareto_nd(values: np.ndarray, maximize: np.ndarray) -> np.ndarray:
     return keep
 
 
+def _prune_below_chords(x: np.ndarray, y: np.ndarray, passes: int = 12) -> tuple[np.ndarray, bool]:
+    """Vectorised pre-pass for long chains: drop, all at once, every point strictly below the chord
+    of its current neighbours (such a point is never on the hull), a few times over. The monotone
+    chain then finishes on what is left, so the result is exact whatever the number of passes.
+    Returns (kept indices, done): done means no kept point lies below its neighbours' chord, so
+    the kept chain is concave everywhere and is already the hull."""
+    keep = np.arange(x.size)
+    for _ in range(passes):
+        if keep.size <= 32:
+            break
+        kx, ky = x[keep], y[keep]
+        u = (kx[1:-1] - kx[:-2]) * (ky[2:] - ky[:-2])
+        v = (ky[1:-1] - ky[:-2]) * (kx[2:] - kx[:-2])
+        below = u - v > 1e-12 * (np.abs(u) + np.abs(v))
+        if not below.any():
+            return keep, True
+        mask = np.ones(keep.size, bool)
+        mask[1:-1] = ~below
+        keep = keep[mask]
+    return keep, False
+
+
 def convex_frontier(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Boolean mask of points on the upper convex hull of the Pareto set in (cost, acc).
 
     Monotone chain over the distinct Pareto points sorted by cost (accuracy then
     rises strictly); a middle point is dropped only when it lies strictly below
-    the chord of its neighbours. Identical points share a fate.
+    the chord of its neighbours. Identical points share a fate. Long chains are
+    first thinned by a vectorised pass (see _prune_below_chords).
     """
     a = np.asarray(acc, float)
     c = np.asarray(cost, float)
@@ -68,23 +105,29 @@ def convex_frontier(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:
     idx = order[keep]  # Pareto points, cost ascending; duplicates adjacent
     xs, ys = c[idx], a[idx]
     new = np.ones(idx.size, bool)
-    new[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
-    group = np.cumsum(new) - 1
-    ux, uy = xs[new].tolist(), ys[new].tolist()
-    hull: list[int] = []
-    for k in range(len(ux)):
-        while len(hull) >= 2:
-            o, m = hull[-2], hull[-1]
-            u = (ux[m] - ux[o]) * (uy[k] - uy[o])
-            v = (uy[m] - uy[o]) * (ux[k] - ux[o])
-            if u - v > 1e-12 * (abs(u) + abs(v)):  # m strictly below chord o->k (relative tolerance)
-                hull.pop()
-            else:
-                break
-        hull.append(k)
-    on_unique = np.zeros(len(ux), bool)
-    on_unique[hull] = True
-    out[idx] = on_unique[group]
+    new[1:] = xs[1:] != xs[:-1]  # Pareto points with equal cost also share accuracy: identical
+    dup = not new.all()
+    if dup:
+        xs, ys = xs[new], ys[new]
+    on_unique = np.zeros(xs.size, bool)
+    cand, done = _prune_below_chords(xs, ys) if xs.size > 32 else (np.arange(xs.size), False)
+    if done:
+        on_unique[cand] = True
+    else:
+        ux, uy = xs[cand].tolist(), ys[cand].tolist()
+        hull: list[int] = []
+        for k in range(len(ux)):
+            while len(hull) >= 2:
+                o, m = hull[-2], hull[-1]
+                u = (ux[m] - ux[o]) * (uy[k] - uy[o])
+                v = (uy[m] - uy[o]) * (ux[k] - ux[o])
+                if u - v > 1e-12 * (abs(u) + abs(v)):  # m strictly below chord o->k (relative tolerance)
+                    hull.pop()
+                else:
+                    break
+            hull.append(k)
+        on_unique[cand[hull]] = True
+    out[idx] = on_unique[np.cumsum(new) - 1] if dup else on_unique
     return out
 
 

@@ -157,18 +157,25 @@ def cluster_bootstrap_many(matrices: Sequence[np.ndarray], resamples: int = DEFA
     if not xs:
         return []
     n_p = xs[0].shape[0]
-    filled = [np.where(np.isnan(x), 0.0, x) for x in xs]
-    masks = [(~np.isnan(x)).astype(float) for x in xs]
+    cols = np.cumsum([0] + [x.shape[1] for x in xs])
+    allx = np.hstack(xs)
+    missing = np.isnan(allx)
+    filled = np.where(missing, 0.0, allx)
+    observed = (~missing).astype(float)
     rng = np.random.default_rng(seed)
     outs: list[list[np.ndarray]] = [[] for _ in xs]
     done = 0
     while done < resamples:
         b = min(_CHUNK, resamples - done)
         wp = problem_weights(n_p, b, rng)
-        for k, (f, m) in enumerate(zip(filled, masks, strict=True)):
-            wr = problem_weights(f.shape[1], b, rng)
-            num = np.einsum("br,br->b", wr, wp @ f)
-            den = np.einsum("br,br->b", wr, wp @ m)
+        z = wp @ filled  # one product for every system's runs: resamples x sum(runs)
+        zm = wp @ observed if missing.any() else None
+        for k in range(len(xs)):
+            lo, hi = cols[k], cols[k + 1]
+            wr = problem_weights(int(hi - lo), b, rng)
+            num = np.einsum("br,br->b", wr, z[:, lo:hi])
+            # no missing cells: sum_pr Wp Wr = problems x runs exactly
+            den = np.einsum("br,br->b", wr, zm[:, lo:hi]) if zm is not None else float(n_p * (hi - lo))
             with np.errstate(invalid="ignore", divide="ignore"):
                 outs[k].append(num / den)
         done += b

@@ -76,7 +76,7 @@ def write_inputs(root: Path, *, problems: int = 12, runs: int = 3, seed: int = 7
                     status, codes, passed = "test_failure", (), 1
                     rust = rust.replace("x * ", "x + ")
                     diag, failing = "assertion `left == right` failed", f"test_{ex['entry_point']}_2"
-                if infra_left and sy.kind == "cli" and r == 0 and i == 0:
+                if infra_left and sy.kind != "reference" and r == 0 and i == 0:
                     status, codes, passed, diag, failing = "infra_error", (), 0, "sandbox failed to start", None
                     infra_left -= 1
                 text = f"```rust\n{rust}```\n"

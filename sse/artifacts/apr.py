@@ -76,6 +76,18 @@ def _dtype_name(arr: np.ndarray) -> str:
     return name
 
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def finalize_tmp(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """Give the temp file normal permissions (mkstemp makes it 0600) and rename it into place."""
+    os.chmod(tmp, _umask_mode())
+    os.replace(tmp, dest)
+
+
 def write_apr(path: str | os.PathLike[str], metadata: Mapping[str, Any],
               tensors: Mapping[str, np.ndarray]) -> Path:
     """Write atomically (temp file in the same folder + rename): never a partial .apr."""
@@ -87,7 +99,7 @@ def write_apr(path: str | os.PathLike[str], metadata: Mapping[str, Any],
             write_apr_stream(f, metadata, tensors)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, out)
+        finalize_tmp(tmp, out)
     except BaseException:
         try:
             os.unlink(tmp)

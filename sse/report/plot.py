@@ -55,11 +55,13 @@ def render_figure(results: dict[str, Any]):  # -> matplotlib.figure.Figure
         cx, acc = x(costs[i]), s["accuracy"] * 100
         t = s["t_interval"]
         b = s["bootstrap_interval"]
+        # intervals are drawn as [lo, hi] spans (centred on their midpoint): the t interval is centred on
+        # the mean of run accuracies, which differs from the problem-weighted accuracy when samples are missing
         if t["lo"] is not None and t["hi"] is not None:
-            ax.errorbar([cx / 1.06], [acc], yerr=[[acc - t["lo"] * 100], [t["hi"] * 100 - acc]], fmt="none",
+            ax.errorbar([cx / 1.06], [(t["lo"] + t["hi"]) * 50], yerr=[(t["hi"] - t["lo"]) * 50], fmt="none",
                         ecolor=col, elinewidth=2.4, capsize=0, alpha=0.9)
         if b["lo"] is not None and b["hi"] is not None:
-            ax.errorbar([cx * 1.06], [acc], yerr=[[acc - b["lo"] * 100], [b["hi"] * 100 - acc]], fmt="none",
+            ax.errorbar([cx * 1.06], [(b["lo"] + b["hi"]) * 50], yerr=[(b["hi"] - b["lo"]) * 50], fmt="none",
                         ecolor=col, elinewidth=1.0, capsize=4, alpha=0.9, linestyle="--")
         ax.scatter([cx], [acc], s=90 if n in frontier else 60, color=col, zorder=5,
                    edgecolor="black" if n in frontier else "white", linewidth=1.2,
@@ -99,7 +101,7 @@ def render_figure(results: dict[str, Any]):  # -> matplotlib.figure.Figure
         Line2D([], [], color="none", marker="D", markerfacecolor="none", markeredgecolor="black",
                label="mix that beats a dominated system"),
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
     unpriced = [s["name"] for s in results["systems"] if s["cost"]["per_example"] is None]
     oracles = [s["name"] for s in results["systems"] if s.get("oracle") and s["name"] not in names]
     title = f"{results['task'].get('id', 'task')}: accuracy vs cost"

@@ -5,6 +5,7 @@ per-example drill-down pages. Nothing here computes a statistic: figures come fr
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -67,6 +68,7 @@ def slug(example_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", example_id)[:120] or "example"
 
 
+@functools.cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=jinja2.select_autoescape(
         ["html", "j2"]), undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -74,6 +76,7 @@ def _env() -> jinja2.Environment:
     return env
 
 
+@functools.cache
 def _md_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -144,11 +147,14 @@ def render_markdown(results: dict[str, Any], plot_file: str | None, example_dir:
 
 
 def build_report(input_dir: Path, output_dir: Path, *, formats: tuple[str, ...] = FORMATS,
-                 stem: str | None = None, resamples: int | None = None) -> list[Path]:
+                 stem: str | None = None, resamples: int | None = None,
+                 results: dict[str, Any] | None = None) -> list[Path]:
     """Analyze `input_dir` and write results.json, report.md, report.html (+ pareto.svg and
-    examples/*.html) into `output_dir`. Returns the paths written."""
+    examples/*.html) into `output_dir`. Returns the paths written. Pass `results` (what
+    `analyze(input_dir)` returned) to render without analysing again."""
     inp = load_inputs(Path(input_dir))
-    results = analyze_inputs(inp, resamples=resamples)
+    if results is None:
+        results = analyze_inputs(inp, resamples=resamples)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -19,12 +19,12 @@ every diagnostic's primary span names the file, hence the candidate, it belongs 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,69 +280,105 @@ def _describe_death(res: SandboxResult) -> tuple[str, str]:
 
 
 def _run_tests(states: list[_State], tmp: Path) -> None:
+    """One parallel run of every test; then the stragglers one at a time (see module docstring)."""
     binary = tmp / "tests_final"
-    todo = [s for s in states if s.verdict is None]
+    todo = [s for s in states if s.verdict is None and s.cand.test_names]
     if not todo or not binary.exists():
         return
     by_mod = {s.mod: s for s in todo}
-    wall = max(s.cand.limits.test_timeout_s for s in todo) * (1 + len(todo) / (4 * TEST_THREADS))
+    n_tests = sum(len(s.cand.test_names) for s in todo)
+    idle = max(s.cand.limits.test_timeout_s for s in todo)
+    lim = _test_limits(todo, idle * (2 + n_tests / 50))
+    lim = dataclasses.replace(lim, idle_s=idle)
     t0 = time.monotonic()
-    res = _run_binary(binary, [f"{TEST_MODULE}::", f"--test-threads={TEST_THREADS}"], _test_limits(todo, wall))
-    share = (time.monotonic() - t0) / len(todo)
+    res = _run_binary(binary, [f"{TEST_MODULE}::", f"--test-threads={TEST_THREADS}"], lim)
+    _charge(todo, time.monotonic() - t0)
     if res.error:
         for s in todo:
             s.verdict = Verdict("infra_error", diagnostics=res.error, compile_s=s.compile_s)
         return
     results, messages = _parse_run(res)
     _record(by_mod, results, messages)
-    for s in todo:
-        s.run_s += share
-    complete = not (res.timed_out or res.output_capped or res.signal) and b"test result:" in res.stdout
-    # Modules with tests that never reported, or (when the run died before its summary) failures
-    # without a message, are run again alone.
-    unfinished = [s for s in todo if len(s.outcomes) < len(s.cand.test_names)
-                  or (not complete and any(o.status == "fail" and not o.message for o in s.outcomes.values()))]
-    if not unfinished:
+    complete = _completed(res)
+    pending = [(s, n) for s in todo for n in s.cand.test_names
+               if n not in s.outcomes or (not complete and s.outcomes[n].status == "fail" and not s.outcomes[n].message)]
+    if not pending:
         return
-    if len(todo) == 1 and res.returncode != 0 and not results and not res.timed_out and not res.signal \
-            and b"running" not in res.stdout:
-        # The binary did not even start its tests: harness problem.
+    if res.timed_out and not res.output_capped:
+        # Killed for silence: every test still without a result was running (a thread frees up only
+        # by reporting), so each has run for at least the time limit. If no more than the thread
+        # count are left, they are the hangs themselves, not victims queued behind them.
+        missing = [(s, n) for s, n in pending if n not in s.outcomes]
+        if len(missing) <= TEST_THREADS:
+            for s, n in missing:
+                s.outcomes[n] = TestOutcome(n, "timeout", f"no result within {idle:g}s")
+            pending = [(s, n) for s, n in pending if n in s.outcomes and s.outcomes[n].status != "timeout"]
+    if pending and len(todo) == 1 and not results and res.returncode not in (None, 0, 101) \
+            and b"running" not in res.stdout and not res.timed_out:
         s = todo[0]
         s.verdict = Verdict("infra_error", diagnostics=_describe_death(res)[1], compile_s=s.compile_s)
         return
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda s: _rerun_module(s, binary, res if len(todo) == 1 else None), unfinished))
+    _run_sequential(binary, pending, by_mod, idle)
 
 
-def _rerun_module(s: _State, binary: Path, first: SandboxResult | None) -> None:
-    """A module whose tests did not all report: run it alone, then each unfinished test alone."""
-    lim = s.cand.limits
-    if first is None:
+def _completed(res: SandboxResult) -> bool:
+    return not (res.timed_out or res.output_capped or res.signal) and b"test result:" in res.stdout
+
+
+def _charge(states: Sequence[_State], secs: float) -> None:
+    for s in states:
+        s.run_s += secs / len(states)
+
+
+STARTED_RE = re.compile(r"^test (\S+) \.\.\. ", re.M)
+
+
+def _run_sequential(binary: Path, pending: list[tuple[_State, str]], by_mod: dict[str, _State], idle: float) -> None:
+    """Run the given tests one at a time (--test-threads=1 prints a test's name before running it),
+    so when the process dies or falls silent the test in progress is the culprit; it is recorded
+    and the rest run again without it."""
+    queue = [(s, n) for s, n in pending]
+    for _ in range(len(queue) + 2):
+        if not queue:
+            return
+        names = [f"{s.mod}::{TEST_MODULE}::{n}" for s, n in queue]
+        states = list({id(s): s for s, _ in queue}.values())
+        lim = dataclasses.replace(_test_limits(states, idle * (2 + len(names) / 10)), idle_s=idle)
         t0 = time.monotonic()
-        first = _run_binary(binary, [f"{s.mod}::{TEST_MODULE}::", f"--test-threads={TEST_THREADS}"],
-                            _test_limits([s], lim.test_timeout_s))
-        s.run_s += time.monotonic() - t0
-        results, messages = _parse_run(first)
-        _record({s.mod: s}, results, messages)
-    left = [n for n in s.cand.test_names if n not in s.outcomes]
-    if not left:
-        return
-    kind, why = _describe_death(first)
-    if kind == "timeout":
-        # Re-running each test for another full time limit is not worth it: all unfinished time out.
-        for n in left:
-            s.outcomes[n] = TestOutcome(n, "timeout", why)
-        return
-    for n in left:
-        t0 = time.monotonic()
-        r = _run_binary(binary, [f"{s.mod}::{TEST_MODULE}::{n}", "--exact", "--test-threads=1"],
-                        _test_limits([s], lim.test_timeout_s))
-        s.run_s += time.monotonic() - t0
-        results, messages = _parse_run(r)
-        _record({s.mod: s}, results, messages)
-        if n not in s.outcomes:
-            k, w = _describe_death(r)
-            s.outcomes[n] = TestOutcome(n, "timeout" if k == "timeout" else "crash", w)
+        res = _run_binary(binary, [*names, "--exact", "--test-threads=1"], lim)
+        _charge(states, time.monotonic() - t0)
+        if res.error:
+            for s, n in queue:
+                s.outcomes[n] = TestOutcome(n, "skipped", res.error)
+            return
+        results, messages = _parse_run(res)
+        complete = _completed(res)
+        for s, n in queue:
+            full = f"{s.mod}::{TEST_MODULE}::{n}"
+            st = results.get(full)
+            if st == "ok":
+                s.outcomes[n] = TestOutcome(n, "pass")
+            elif st == "FAILED" and (complete or messages.get(full)):
+                s.outcomes[n] = TestOutcome(n, "fail", _clean_message(messages.get(full, ""))[:500])
+        started = STARTED_RE.findall(res.stdout.decode("utf-8", "replace"))
+        culprit = next((c for c in reversed(started) if c not in results), None)
+        if culprit is not None:
+            mod, _, rest = culprit.partition("::")
+            s = by_mod.get(mod)
+            if s is not None:
+                n = rest[len(TEST_MODULE) + 2:]
+                kind, why = _describe_death(res)
+                s.outcomes[n] = TestOutcome(n, kind, why)
+        elif not complete:
+            # Died before any test started (or output was lost): nothing to attribute.
+            for s, n in queue:
+                if n not in s.outcomes:
+                    kind, why = _describe_death(res)
+                    s.outcomes[n] = TestOutcome(n, kind if kind == "timeout" else "crash", why)
+        queue = [(s, n) for s, n in queue if n not in s.outcomes
+                 or (s.outcomes[n].status == "fail" and not s.outcomes[n].message and not complete)]
+        if complete:
+            queue = [(s, n) for s, n in queue if n not in s.outcomes]
 
 
 def _verdict_from_outcomes(s: _State) -> Verdict:

@@ -50,6 +50,7 @@ class SandboxLimits:
     max_output_bytes: int = 1 << 20
     drop_privileges: bool = True  # only when root; compilers need to read /root/.rustup -> False
     network: bool = False
+    idle_s: float | None = None  # kill when no output arrives for this long (per-test timeout of libtest)
 
 
 @dataclass
@@ -330,8 +331,12 @@ def _pump(proc: subprocess.Popen[bytes], stdin: bytes | None, limits: SandboxLim
         writer.start()
     timed_out = capped = False
     open_count = 2
+    last_output = time.monotonic()
     while open_count:
-        left = deadline - time.monotonic()
+        now = time.monotonic()
+        left = deadline - now
+        if limits.idle_s is not None:
+            left = min(left, last_output + limits.idle_s - now)
         if left <= 0:
             timed_out = True
             break
@@ -345,6 +350,7 @@ def _pump(proc: subprocess.Popen[bytes], stdin: bytes | None, limits: SandboxLim
                 open_count -= 1
                 continue
             bufs[key.fd] += chunk
+            last_output = time.monotonic()
             if sum(len(b) for b in bufs.values()) > limits.max_output_bytes:
                 capped = True
                 open_count = 0

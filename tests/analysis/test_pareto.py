@@ -104,3 +104,41 @@ def test_frontier_probability() -> None:
     prob = par.frontier_probability(acc, cost)
     assert prob.tolist() == [1.0, 0.5]
     assert par.frontier_probability(np.array([[0.1]]), np.array([[1.0]])).tolist() == [1.0]
+
+
+@given(hst.lists(hst.tuples(hst.integers(0, 40), hst.integers(0, 40)), min_size=1, max_size=25,
+                 unique_by=lambda p: p[1]))
+@settings(max_examples=300, deadline=None)
+def test_distinct_costs_fast_path_matches_brute_force(pts: list[tuple[int, int]]) -> None:
+    a = np.array([p[0] for p in pts], float)
+    c = np.array([p[1] for p in pts], float)
+    assert np.array_equal(par.pareto_2d(a, c), brute_pareto(a, c))
+    assert np.array_equal(par.convex_frontier(a, c), brute_convex(a, c))
+
+
+def reference_chain(a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Plain monotone chain over the brute-force Pareto set (validated above on small sets)."""
+    mask = brute_pareto(a, c)
+    nd = np.flatnonzero(mask)
+    pts = sorted({(c[i], a[i]) for i in nd})
+    hull: list[tuple[float, float]] = []
+    for p in pts:
+        while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1])
+                                  - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])) > 0:
+            hull.pop()
+        hull.append(p)
+    on = set(hull)
+    return np.array([(c[i], a[i]) in on and bool(mask[i]) for i in range(a.size)])
+
+
+@given(hst.lists(hst.tuples(hst.integers(1, 10**6), hst.integers(-3, 3)), min_size=33, max_size=150,
+                 unique_by=lambda p: p[0]))
+@settings(max_examples=60, deadline=None)
+def test_long_chains_use_the_vectorised_prune_exactly(pts: list[tuple[int, int]]) -> None:
+    import math
+
+    c = np.array([p[0] for p in pts], float)
+    a = np.array([math.isqrt(p[0] * 1000) + p[1] for p in pts], float)  # concave trend + integer noise
+    assert np.array_equal(par.convex_frontier(a, c), reference_chain(a, c))
+    hull_only = np.sqrt(np.sort(c))  # strictly concave: all on the hull
+    assert par.convex_frontier(hull_only, np.sort(c)).all()

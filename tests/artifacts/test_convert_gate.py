@@ -28,7 +28,7 @@ def test_hf_folder_converts_and_validates(tiny: Path, tmp_path: Path, quant: str
     out = tmp_path / f"m.{quant}.apr"
     rep = convert([tiny], out, quant)
     assert rep["passed"] and out.exists()
-    assert {g["gate"] for g in rep["gates"]} == {"kl_mean", "kl_max", "cosine_min", "top1", "top5"}
+    assert {g["gate"] for g in rep["gates"]} == {"kl_mean", "kl_max", "cosine_mean", "top1", "top5"}
     apr = AprFile(out)
     md = apr.metadata
     assert md["quantization"] == quant and md["provenance"]["format"] == "hf-safetensors"

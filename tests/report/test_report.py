@@ -100,5 +100,18 @@ def test_edge_inputs_still_render(tmp_path: Path) -> None:
     single = (SynthSystem("solo", "native", 5.0, True, "machine_time", 0.2),)
     d = write_inputs(tmp_path / "s", problems=1, runs=1, systems=single, infra_errors=0)
     build_report(d, tmp_path / "so", resamples=200)
+    # a deterministic system with a missing sample: its t interval is not centred on its accuracy
+    d = write_inputs(tmp_path / "m", problems=5, runs=3, systems=single, infra_errors=1)
+    build_report(d, tmp_path / "so", resamples=200)
     r = json.loads((tmp_path / "so" / "results.json").read_text())
     assert r["baseline"] == "solo" and r["comparisons"] == [] and r["pareto"]["convex_frontier"] == ["solo"]
+    assert r["systems"][0]["excluded_infra_error"] == 1
+
+
+def test_precomputed_results_are_rendered_as_given(tmp_path: Path) -> None:
+    d = write_inputs(tmp_path / "in", problems=4, runs=2)
+    results = analyze(d, resamples=300)
+    results["systems"][0]["accuracy"] = 0.123456  # a marker only the given dict carries
+    build_report(d, tmp_path / "o", results=results, formats=("html", "json"))
+    assert "12.3%" in (tmp_path / "o" / "report.html").read_text()
+    assert json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["accuracy"] == 0.123456
