@@ -44,7 +44,7 @@ def candidates(n: int) -> list[VerifyRequest]:
     gt = GroundTruth()
     refs = [VerifyRequest(example=e, rust=e.rust_reference, ground_truth=gt) for e in exs]
     muts = [[VerifyRequest(example=e, rust=m.rust, ground_truth=gt) for m in make_mutants(e.rust_reference, e.entry_point,
-                                                                                          per_kind=1)]
+                                                                                          per_kind=2)]
             for e in exs]
     out = list(refs)
     depth = 0

@@ -64,7 +64,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                 print(f"sse: {task.id}: system {s['name']} skipped: {s['skipped_reason']}", file=sys.stderr)
         for name, errs in ctx.get("generation_errors", {}).items():
             bad += 1
-            print(f"sse: {task.id}: system {name} failed to answer {len(errs)} prompt(s), e.g. {errs[0]} "
+            print(f"sse: {task.id}: system {name} failed to answer in {len(errs)} sample(s), e.g. {errs[0]} "
                   f"(timeouts count as failures; other errors are excluded as infra_error and retried on rerun)",
                   file=sys.stderr)
         print(f"{task.id}: report in {rdir}/report.md")

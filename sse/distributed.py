@@ -209,9 +209,9 @@ class DaskExecutor:
             self._me = identity()
         return self._me
 
-    def worker_identities(self) -> dict[str, dict[str, Any]]:
+    def worker_identities(self, current: set[str] | None = None) -> dict[str, dict[str, Any]]:
         """Identity of every current worker (asked once per worker address)."""
-        current = set(self.client.nthreads())
+        current = set(self.client.nthreads()) if current is None else current
         new = sorted(current - set(self._identities))
         if new:
             got = self.client.run(identity, workers=new, on_error="return")
@@ -220,11 +220,11 @@ class DaskExecutor:
                     self._identities[addr] = ident
         return {a: self._identities[a] for a in current if a in self._identities}
 
-    def compatible_workers(self) -> tuple[list[str], dict[str, str]]:
+    def compatible_workers(self, current: set[str] | None = None) -> tuple[list[str], dict[str, str]]:
         """(workers whose verdicts match the client's, {other worker: what differs})."""
         me = self.client_identity()
         ok, bad = [], {}
-        for addr, ident in sorted(self.worker_identities().items()):
+        for addr, ident in sorted(self.worker_identities(current).items()):
             why = mismatch(me, ident)
             if why is None:
                 ok.append(addr)
@@ -294,13 +294,15 @@ class DaskExecutor:
             return []
         from sse.verify import verdict_key
 
-        ok, bad = self.compatible_workers()
+        threads = self.client.nthreads()  # one round trip for the cluster's state
+        ok, bad = self.compatible_workers(set(threads))
         if not ok:
             raise ClusterError(f"no worker of {self.address} has the client's toolchain: "
                                + "; ".join(f"{a}: {w}" for a, w in bad.items()), field="SSE_SCHEDULER",
                                fix="install the same Rust toolchain (rustc -vV) and sse version on the workers")
         keys = [verdict_key(r) for r in requests]
-        chunks = split(requests, n_parts(len(requests), self.slots, self.min_batch))
+        slots = sum(threads[a] for a in ok) or 1
+        chunks = split(requests, n_parts(len(requests), slots, self.min_batch))
         me = self.client_identity()
         expected = {f: me[f] for f in IDENTITY_FIELDS}
         verdicts = self._run(remote_verify, [(c, expected) for c in chunks],

@@ -114,6 +114,7 @@ class LocalExecutor:
 
 _EXECUTOR: Executor | None = None
 _EXECUTOR_FOR: str | None = None
+_EXECUTOR_PID: int | None = None  # a forked child (doit -n) must not reuse its parent's pool or connection
 
 
 def _make(sched: str) -> Executor:
@@ -135,12 +136,14 @@ def get_executor() -> Executor:
     Connecting to a scheduler is checked here with a short timeout (SSE_SCHEDULER_TIMEOUT,
     default 5 s): an unreachable one is a one-line sse.distributed.ClusterError.
     """
-    global _EXECUTOR, _EXECUTOR_FOR
+    global _EXECUTOR, _EXECUTOR_FOR, _EXECUTOR_PID
     sched = os.environ.get(SCHEDULER_ENV, "").strip()
+    if _EXECUTOR_PID != os.getpid():
+        _EXECUTOR, _EXECUTOR_FOR = None, None  # inherited through fork: abandon, never close, the parent's
     if _EXECUTOR is None or _EXECUTOR_FOR != sched:
         close_executor()
         _EXECUTOR = _make(sched)
-        _EXECUTOR_FOR = sched
+        _EXECUTOR_FOR, _EXECUTOR_PID = sched, os.getpid()
     return _EXECUTOR
 
 
@@ -155,6 +158,6 @@ def configure_executor(scheduler: str | None) -> Executor:
 def close_executor() -> None:
     """Close the current executor (pool processes, cluster connection)."""
     global _EXECUTOR, _EXECUTOR_FOR
-    if _EXECUTOR is not None:
+    if _EXECUTOR is not None and _EXECUTOR_PID == os.getpid():
         _EXECUTOR.close()
     _EXECUTOR, _EXECUTOR_FOR = None, None

@@ -470,13 +470,24 @@ def action_stats(task_path: str, plan_json: str, systems: list[str]) -> None:
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str))
 
 
+def action_pareto(task_path: str, plan_json: str) -> None:
+    """The frontier section of results.json and its plot (log cost axis, intervals, mixtures)."""
+    from sse.report.plot import pareto_svg
+
+    plan = Plan(**json.loads(plan_json))
+    out_dir = report_dir(plan, _task(task_path).id)
+    results = json.loads((out_dir / "results.json").read_text())
+    atomic_write_text(out_dir / "pareto.json", json.dumps(results["pareto"], indent=1))
+    atomic_write_text(out_dir / "pareto.svg", pareto_svg(results))
+
+
 def action_report(task_path: str, plan_json: str) -> None:
     from sse.report import build_report
 
     plan = Plan(**json.loads(plan_json))
     task = _task(task_path)
     out_dir = report_dir(plan, task.id)
-    build_report(out_dir, out_dir)
+    build_report(out_dir, out_dir, results=json.loads((out_dir / "results.json").read_text()))
 
 
 # ------------------------------------------------------------------ doit
@@ -564,8 +575,12 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                "targets": [str(rdir / "samples.jsonl"), str(rdir / "results.json")],
                "uptodate": [config_changed(content_key(plan_json, systems))],
                "doc": "samples.jsonl, intervals, comparisons, costs and Pareto frontiers -> results.json"}
-        yield {"basename": "report", "name": task.id, "actions": [(action_report, [task.path, plan_json])],
+        yield {"basename": "pareto", "name": task.id, "actions": [(action_pareto, [task.path, plan_json])],
                "file_dep": [str(rdir / "results.json")],
+               "targets": [str(rdir / "pareto.json"), str(rdir / "pareto.svg")],
+               "doc": "the Pareto frontier table and plot"}
+        yield {"basename": "report", "name": task.id, "actions": [(action_report, [task.path, plan_json])],
+               "file_dep": [str(rdir / "results.json"), str(rdir / "pareto.json")],
                "targets": [str(rdir / "report.md"), str(rdir / "report.html")],
                "doc": "report.md and report.html"}
 
@@ -605,7 +620,8 @@ def doit_tasks() -> dict[str, Any]:
     docs = {"corpus": "load and confirm corpora", "fetch": "fetch model files (sha256-checked, pickle-free)",
             "convert": "convert models to .apr (KL-gated)", "validate": "validate .apr (checksums, logits)",
             "generate": "completions per system and run", "verify": "verdicts: compile + tests in a sandbox",
-            "stats": "statistics, costs and Pareto -> results.json", "report": "report.md / report.html"}
+            "stats": "samples.jsonl, intervals, paired tests, costs, frontiers -> results.json",
+            "pareto": "the Pareto frontier table and plot", "report": "report.md / report.html"}
     creators: dict[str, Any] = {}
     for base, items in by_base.items():
         def creator(items: list[dict[str, Any]] = items, base: str = base) -> Iterator[dict[str, Any]]:

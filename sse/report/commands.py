@@ -29,8 +29,7 @@ def _handler(args: argparse.Namespace) -> int:
                              fix="end FILE with .html, .md or .json")
     written = build_report(Path(args.input), out.parent, formats=(fmt,), stem=out.stem,
                            resamples=args.resamples)
-    main = next(p for p in written if p.suffix == out.suffix)
-    print(f"wrote {main} ({len(written)} file(s) in {out.parent})")
+    print(f"wrote {out} ({len(written)} file(s) in {out.parent})")
     return 0
 
 

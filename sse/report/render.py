@@ -18,6 +18,7 @@ import jinja2
 from sse.analysis.api import analyze_inputs
 from sse.analysis.inputs import Inputs, load_inputs
 from sse.cache import atomic_write_text
+from sse.records import Verdict
 from sse.report.plot import pareto_svg
 
 FORMATS = ("json", "md", "html")
@@ -103,7 +104,9 @@ def drilldown(inp: Inputs, results: dict[str, Any]) -> list[dict[str, Any]]:
             for s in ss:
                 g = groups.setdefault((s.rust_key, s.verdict_key), {
                     "runs": [], "status": s.status, "rust": inp.sources.get(s.rust_key, "") if s.rust_key else "",
-                    "verdict": inp.verdicts.get(s.verdict_key, {}), "error_codes": list(s.error_codes),
+                    "verdict": inp.verdicts.get(s.verdict_key) or Verdict(
+                        status=s.status, diagnostics=s.generation_error or "").to_dict(),
+                    "error_codes": list(s.error_codes),
                     "tests_passed": s.tests_passed, "tests_total": s.tests_total,
                     "generation_error": s.generation_error,
                     "raw": (inp.completions.get(s.completion_key) or {}).get("text", "") if not s.rust_key else "",

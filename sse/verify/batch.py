@@ -369,6 +369,12 @@ def _run_sequential(binary: Path, pending: list[tuple[_State, str]], by_mod: dic
                 n = rest[len(TEST_MODULE) + 2:]
                 kind, why = _describe_death(res)
                 s.outcomes[n] = TestOutcome(n, kind, why)
+                if kind == "timeout":
+                    # The candidate already times out; its other stragglers would each cost a full
+                    # time limit more without changing the verdict, so they are not run.
+                    for s2, n2 in queue:
+                        if s2 is s and n2 not in s.outcomes:
+                            s.outcomes[n2] = TestOutcome(n2, "skipped", f"not run: {n} timed out")
         elif not complete:
             # Died before any test started (or output was lost): nothing to attribute.
             for s, n in queue:

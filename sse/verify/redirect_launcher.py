@@ -25,6 +25,8 @@ import time
 # Variables a test may pass on to the program through `env=`; the pytest process itself runs
 # with a scrubbed environment, so only what a test sets deliberately is here.
 _NEVER_FORWARD_PREFIXES = ("LD_", "PYTHON", "PYTEST", "SSE_", "BASH_FUNC")
+_CRASH_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE,
+                            signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGTRAP})
 _NEVER_FORWARD = frozenset({"PATH", "HOME", "TMPDIR", "PWD", "OLDPWD", "SHLVL", "_", "LANG", "LC_ALL"})
 
 
@@ -103,30 +105,32 @@ def main() -> None:
     argv = ["/bin/sh", "-c", 'cd -- "$0" 2>/dev/null || cd -- "$HOME"; exec "$@"', here, *cfg["command"], *args]
     res = sandbox.run_sandboxed(argv, cwd=root, stdin=stdin, limits=limits,
                                 env=_forward_env(cfg.get("baseline_env", {})), ro_binds=cfg.get("ro_binds", []))
-    rec.update(returncode=res.returncode, signal=res.signal, timed_out=bool(res.timed_out),
+    rc = res.returncode if res.returncode is not None else 1
+    sig = res.signal
+    # bwrap reports a child's signal death as exit status 128+N: show it the way a direct run would.
+    if sig is None and rc > 128 and rc - 128 in _CRASH_SIGNALS:
+        sig = rc - 128
+    rec.update(returncode=res.returncode, signal=sig, timed_out=bool(res.timed_out),
                capped=bool(res.output_capped), wall_s=round(res.wall_s, 4), error=res.error,
                isolation=res.isolation)
     _append(log, rec)
-    os.write(1, res.stdout) if res.stdout else None
-    os.write(2, res.stderr) if res.stderr else None
+    for stream, data in ((sys.stdout.buffer, res.stdout), (sys.stderr.buffer, res.stderr)):
+        try:
+            stream.write(data)
+            stream.flush()
+        except (BrokenPipeError, OSError):
+            pass
     if res.error:
         sys.stderr.write(f"sse: harness error: {res.error}\n")
         sys.exit(125)
     if res.timed_out or res.output_capped:
         os.kill(os.getpid(), signal.SIGKILL)
-    if res.signal:
-        signal.signal(res.signal, signal.SIG_DFL)
-        os.kill(os.getpid(), res.signal)
+    if sig:
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
         time.sleep(1)
-        sys.exit(128 + res.signal)
-    rc = res.returncode if res.returncode is not None else 1
-    # bwrap reports a child's signal death as 128+N: show it the way a direct run would.
-    if rc > 128 and rc - 128 in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE,
-                                 signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ):
-        rec_sig = rc - 128
-        signal.signal(rec_sig, signal.SIG_DFL)
-        os.kill(os.getpid(), rec_sig)
-        time.sleep(1)
+        sys.exit(128 + sig)
     sys.exit(rc)
 
 

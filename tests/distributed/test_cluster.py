@@ -215,3 +215,48 @@ def test_ctrl_c_cancels_remote_work(cluster: Cluster, tmp_path: Path, monkeypatc
     assert len(list(markers.iterdir())) == 2
     assert interrupted.value is not None
     close_executor()
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_verification_still_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Heavier form: the worker dies while its rustc sandbox is compiling; the batch is redone elsewhere."""
+    monkeypatch.setenv("SSE_DASK_MIN_BATCH", "1")
+    systems = ["good", "broken"]
+    local = write_project(tmp_path / "local", SYSTEMS_YAML, ", ".join(systems), runs=1)
+    remote = write_project(tmp_path / "remote", SYSTEMS_YAML, ", ".join(systems), runs=1)
+    _evaluate(local, monkeypatch, None)
+    c = start_cluster(tmp_path / "cluster")
+    try:
+        from distributed import Client
+
+        with Client(c.address, timeout=10, set_as_default=False) as client:
+            pids = client.run(os.getpid)
+        victim_addr = sorted(pids)[0]
+        victim = next(p for p in c.workers if os.getpgid(pids[victim_addr]) == p.pid)
+        killed = threading.Event()
+
+        def busy_verifying(dask_scheduler: object) -> bool:
+            ws = dask_scheduler.workers.get(victim_addr)  # type: ignore[attr-defined]
+            return bool(ws) and any("remote_verify" in str(ts.key) for ts in ws.processing)
+
+        def killer() -> None:
+            with Client(c.address, timeout=10, set_as_default=False) as watcher:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline and not killed.is_set():
+                    if watcher.run_on_scheduler(busy_verifying):
+                        time.sleep(0.1)  # let rustc start in the worker's sandbox
+                        c.kill(victim)
+                        killed.set()
+                        return
+                    time.sleep(0.05)
+
+        t = threading.Thread(target=killer, daemon=True)
+        t.start()
+        _evaluate(remote, monkeypatch, c.address)
+        killed.set()
+        t.join(timeout=10)
+        assert victim.poll() is not None  # it really died
+    finally:
+        c.stop()
+    assert build_results(remote, systems, 1) == build_results(local, systems, 1)
+    assert verdict_workers(remote, systems, 1) == set(pids) - {victim_addr}  # its in-flight batch was redone

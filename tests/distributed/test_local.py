@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cluster_helpers import EXAMPLES, write_project
@@ -110,4 +112,31 @@ def test_get_executor_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SSE_SCHEDULER", "nonsense")
     with pytest.raises(ConfigError, match="SSE_SCHEDULER"):
         get_executor()
+    close_executor()
+
+
+def _child(q: Any) -> None:
+    import sse.executor as m
+
+    before = m._EXECUTOR_PID
+    m.get_executor()
+    q.put((before, m._EXECUTOR_PID, os.getpid()))
+
+
+def test_forked_child_gets_its_own_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`doit -n N` forks: a child must not use its parent's pool or cluster connection."""
+    import multiprocessing
+
+    import sse.executor as m
+
+    monkeypatch.delenv("SSE_SCHEDULER", raising=False)
+    close_executor()
+    get_executor()
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(q,))
+    p.start()
+    before, after, child = q.get(timeout=30)
+    p.join(timeout=30)
+    assert before == os.getpid() == m._EXECUTOR_PID and after == child != os.getpid()
     close_executor()

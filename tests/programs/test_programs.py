@@ -13,7 +13,7 @@ import pytest
 
 from sse.cache import Store
 from sse.config import GroundTruth, Limits
-from sse.verify.api import VerifyRequest
+from sse.verify.api import VerifyRequest, verify_batch
 from sse.verify.rustc import find_tool
 from sse.verify.sandbox import sandbox_processes
 
@@ -145,8 +145,10 @@ def test_echo_solution_passes_every_invocation_form_and_a_wrong_one_fails(progra
     ex = echo_example()
     good = solution("echo")
     bad = good.replace("text.to_uppercase()", "text.to_lowercase()")
-    v_good, v_bad = programs.program_judge([VerifyRequest(ex, good, GT), VerifyRequest(ex, bad, GT)])
+    # Through the verify seam (sse.verify.verify_batch), which hands program examples to the registered judge.
+    v_good, v_bad = verify_batch([VerifyRequest(ex, good, GT), VerifyRequest(ex, bad, GT)])
     assert v_good.status == "pass", v_good.diagnostics
+    assert v_good.key and v_good.isolation
     assert (v_good.tests_passed, v_good.tests_total) == (12, 12)
     assert v_good.meta["core"] == {"passed": 11, "total": 11}
     assert v_good.meta["fidelity"] == {"passed": 1, "total": 1}
@@ -274,3 +276,48 @@ def test_hostile_programs_all(programs, tmp_path, monkeypatch) -> None:
     got = _hostile_batch(programs, names, tmp_path, monkeypatch)
     for n in names:
         assert got[n].status in HOSTILE[n][1], (n, got[n].status, got[n].diagnostics)
+
+
+# ------------------------------------------------------------------ commands
+def test_program_certify_command_prints_the_counts(echo_cert, capsys) -> None:
+    import argparse
+
+    from sse.verify import program_commands
+
+    parser = argparse.ArgumentParser()
+    program_commands.register(parser.add_subparsers())
+    args = parser.parse_args(["program-certify", "--corpus", str(Path(__file__).parent / "data")])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "1 examples, 16 tests: 12 kept (11 core, 1 fidelity), 2 discounted" in out
+    assert "examples left with no kept test: 0" in out
+
+
+def test_program_certify_command_rejects_a_function_corpus() -> None:
+    import argparse
+
+    from sse.errors import CorpusError
+    from sse.verify import program_commands
+
+    parser = argparse.ArgumentParser()
+    program_commands.register(parser.add_subparsers())
+    args = parser.parse_args(["program-certify", "--corpus", "bundled:functions"])
+    with pytest.raises(CorpusError, match="not a program corpus"):
+        args.func(args)
+
+
+def test_importing_the_module_registers_the_judge(programs) -> None:
+    from sse.verify import api
+
+    assert api._program_judge is programs.program_judge
+
+
+@needs_rustc
+@needs_examples
+@pytest.mark.slow
+def test_allowed_crates_build_offline_and_forbidden_ones_do_not(programs) -> None:
+    src = solution("example_abs_clap")
+    with_clap = GroundTruth(type="program", crates=("clap",), limits=Limits(compile_timeout_s=600.0))
+    ok, no_crates = _judge(programs, "example_abs", [src], with_clap)[0], _judge(programs, "example_abs", [src])[0]
+    assert ok.status == "pass", ok.diagnostics
+    assert no_crates.status == "compile_error"

@@ -69,11 +69,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @pytest.mark.parametrize("suffix", [".json", ".md", ".html"])
-def test_cli_suffix_picks_output(tmp_path: Path, suffix: str) -> None:
+def test_cli_suffix_picks_output(tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]) -> None:
     d = write_inputs(tmp_path / "in", problems=4, runs=2)
     out = tmp_path / "o" / f"mine{suffix}"
     args = _parser().parse_args(["report", "--input", str(d), "--output", str(out), "--resamples", "300"])
     assert args.func(args) == 0 and out.exists()
+    assert capsys.readouterr().out.startswith(f"wrote {out} ")
     others = {".json", ".md", ".html"} - {suffix}
     assert not any((tmp_path / "o" / f"mine{o}").exists() for o in others)
     if suffix != ".json":

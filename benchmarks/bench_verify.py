@@ -1,0 +1,142 @@
+"""Verdicts per second: (a) cargo new + build + test per candidate (the seed project's way),
+(b) one rustc per candidate, (c) the batched path (one crate of modules), on the same candidates.
+
+Candidates come from the bundled corpus: references (pass), operator mutants (test failures) and
+signature-type mutants (compile errors), 100 by default, screened once so that none hangs. All three
+methods must give the same statuses; the script prints verdicts/s and the ratios, and exits 1 on any
+disagreement.
+
+    .venv/bin/python benchmarks/bench_verify.py [--n 100] [--skip-cargo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sse.config import GroundTruth
+from sse.records import Example, Verdict
+from sse.verify.api import VerifyRequest, test_code, verify_batch
+from sse.verify.batch import Candidate, verify_candidates
+from sse.verify.mutants import make_mutants
+from sse.verify.rustc import find_tool, tool_env, toolchain_id
+from sse.verify.translate import SUPPORT_RS, TEST_MODULE, test_names
+
+RESULT_RE = re.compile(r"^test m0::" + TEST_MODULE + r"::(\S+) \.\.\. (ok|FAILED)", re.M)
+
+
+def pick_candidates(n: int) -> list[tuple[Example, str]]:
+    from sse.corpus import load_corpus
+
+    exs = [e for e in load_corpus("bundled:functions").examples if e.kind == "function" and e.rust_reference]
+    pool: dict[str, list[tuple[Example, str]]] = {"pass": [], "fail": [], "type": []}
+    for e in exs:
+        assert e.rust_reference is not None
+        pool["pass"].append((e, e.rust_reference))
+        ms = make_mutants(e.rust_reference, e.entry_point, per_kind=1)
+        pool["fail"] += [(e, m.rust) for m in ms if m.kind == "wrong_operator"]
+        pool["type"] += [(e, m.rust) for m in ms if m.kind == "wrong_type"]
+    want = {"pass": int(n * 0.4), "fail": int(n * 0.3)}
+    want["type"] = n - want["pass"] - want["fail"]
+    # Screen a generous pool with the batched path: keep no timeout/crash (cargo has no per-test limit).
+    chosen: list[tuple[Example, str]] = []
+    for kind, k in want.items():
+        cand = pool[kind][: k * 2]
+        vs = verify_batch([VerifyRequest(e, r, GroundTruth()) for e, r in cand])
+        ok = {"pass": {"pass"}, "fail": {"test_failure"}, "type": {"compile_error"}}[kind]
+        chosen += [c for c, v in zip(cand, vs, strict=True) if v.status in ok][:k]
+    return chosen
+
+
+def cargo_verdict(ex: Example, rust: str, root: Path, env: dict[str, str]) -> Verdict:
+    """The seed project's way: a cargo project per candidate, cargo build, cargo test."""
+    cargo = find_tool("cargo")
+    name = f"c{abs(hash((ex.id, rust))) % 10**12}"
+    proj = root / name
+    subprocess.run([cargo, "new", "--lib", "--offline", "--vcs", "none", "--quiet", name], cwd=root, env=env,
+                   check=True, capture_output=True, timeout=120)
+    (proj / "src" / "lib.rs").write_text(SUPPORT_RS + "\nmod m0;\n", encoding="utf-8")
+    (proj / "src" / "m0.rs").write_text(rust.rstrip() + "\n\n" + test_code(ex), encoding="utf-8")
+    b = subprocess.run([cargo, "build", "--offline", "--quiet"], cwd=proj, env=env, capture_output=True, timeout=300)
+    if b.returncode != 0:
+        codes = tuple(dict.fromkeys(re.findall(r"error\[(E\d{4})\]", b.stderr.decode("utf-8", "replace"))))
+        return Verdict("compile_error", error_codes=codes)
+    t = subprocess.run([cargo, "test", "--offline", "--quiet", "--", f"{TEST_MODULE}::"], cwd=proj, env=env,
+                       capture_output=True, timeout=300)
+    out = t.stdout.decode("utf-8", "replace")
+    if t.returncode != 0 and "test result" not in out and b"error[" in t.stderr:
+        return Verdict("compile_error")
+    # --quiet prints dots; ask again for names only when needed for the count.
+    results = dict(RESULT_RE.findall(out))
+    total = len(test_names(ex))
+    if not results:
+        m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", out)
+        passed = int(m.group(1)) if m else 0
+    else:
+        passed = sum(v == "ok" for v in results.values())
+    return Verdict("pass" if passed == total and t.returncode == 0 else "test_failure",
+                   tests_passed=passed, tests_total=total)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--skip-cargo", action="store_true")
+    args = ap.parse_args()
+    print(f"toolchain: {toolchain_id().splitlines()[0]}; cpus: {os.cpu_count()}")
+    cands = pick_candidates(args.n)
+    print(f"candidates: {len(cands)}")
+    gt = GroundTruth()
+    timings: dict[str, float] = {}
+    statuses: dict[str, list[str]] = {}
+
+    t0 = time.monotonic()
+    vc = verify_batch([VerifyRequest(e, r, gt) for e, r in cands])
+    timings["c_batched"] = time.monotonic() - t0
+    statuses["c_batched"] = [v.status for v in vc]
+
+    t0 = time.monotonic()
+    vb = verify_candidates([Candidate(r, test_code(e), test_names(e), gt.limits) for e, r in cands], batch=False)
+    timings["b_rustc_each"] = time.monotonic() - t0
+    statuses["b_rustc_each"] = [v.status for v in vb]
+
+    if not args.skip_cargo:
+        root = Path(tempfile.mkdtemp(prefix="sse-bench-cargo-"))
+        env = {**os.environ, **tool_env(), "CARGO_TARGET_DIR": ""}
+        env.pop("CARGO_TARGET_DIR")
+        try:
+            t0 = time.monotonic()
+            va = [cargo_verdict(e, r, root, env) for e, r in cands]
+            timings["a_cargo_each"] = time.monotonic() - t0
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        statuses["a_cargo_each"] = [v.status for v in va]
+
+    n = len(cands)
+    print(f"verdict mix (batched): {dict(collections.Counter(statuses['c_batched']))}")
+    for k, secs in timings.items():
+        print(f"{k:14s} {secs:8.1f} s  {n / secs:7.2f} verdicts/s")
+    base = timings.get("a_cargo_each")
+    if base:
+        print(f"ratio c/a (batched vs cargo each): {base / timings['c_batched']:.1f}x")
+        print(f"ratio b/a (rustc each vs cargo each): {base / timings['b_rustc_each']:.1f}x")
+    print(f"ratio c/b (batched vs rustc each): {timings['b_rustc_each'] / timings['c_batched']:.1f}x")
+    disagree = [(i, {k: v[i] for k, v in statuses.items()}) for i in range(n)
+                if len({v[i] for v in statuses.values()}) > 1]
+    print(f"disagreements: {len(disagree)}")
+    for i, d in disagree[:10]:
+        print(f"  {cands[i][0].id}: {json.dumps(d)}")
+    return 1 if disagree else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
