@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -58,10 +59,23 @@ def chunks(xs: list[Any], size: int) -> list[list[Any]]:
     return [xs[i:i + size] for i in range(0, len(xs), size)]
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and its waited-for children (rustc, test binaries)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(fn: Any, reqs: list[VerifyRequest], chunk: int) -> tuple[float, list[Any]]:
     t0 = time.perf_counter()
     out = [v for c in chunks(reqs, chunk) for v in fn(c)]
     return time.perf_counter() - t0, out
+
+
+def differences(base: list[Any], other: list[Any], reqs: list[VerifyRequest]) -> list[str]:
+    return [f"#{i} {reqs[i].example.id}: {a.status} {a.tests_passed}/{a.tests_total} vs {b.status} "
+            f"{b.tests_passed}/{b.tests_total}"
+            for i, (a, b, ca, cb) in enumerate(zip(base, other, comparable(base), comparable(other), strict=True))
+            if ca != cb]
 
 
 def comparable(vs: list[Any]) -> list[tuple[Any, ...]]:
@@ -158,6 +172,7 @@ def generation(apr: str, n: int, max_tokens: int, ex: Any | None) -> dict[str, f
     wall = time.perf_counter() - t0
     toks = sum(c.tokens_out or 0 for c in comps)
     out |= {"local_s_per_completion": wall / n, "local_tokens_out_per_s": toks / wall,
+            "cpu_s_per_completion": sum(c.cpu_s or 0.0 for c in comps) / n,
             "mean_tokens_out": toks / n, "mean_tokens_in": sum(c.tokens_in or 0 for c in comps) / n}
     if ex is not None:
         from sse.distributed import remote_generate, split
@@ -189,16 +204,24 @@ def main() -> int:
           f"chunks of {args.chunk}; cpus={len(os.sched_getaffinity(0))}, load average {os.getloadavg()[0]:.1f}")
     from sse.distributed import DaskExecutor
     from sse.executor import LocalExecutor
+    from sse.verify import verdict_key
 
+    t0 = time.perf_counter()
+    for r in reqs:
+        verdict_key(r)
+    key_ms = 1e3 * (time.perf_counter() - t0) / len(reqs)
     rows: list[tuple[str, float]] = []
+    c0 = cpu_s()
     t_serial, base = timed(verify_batch, reqs, args.chunk)
+    serial_cpu = cpu_s() - c0
     rows.append(("serial", t_serial))
+    diffs: dict[str, list[str]] = {}
     local = LocalExecutor()
     local.verify(reqs[:2 * local.min_batch])  # start the pool (its start-up is not per-chunk work)
     t_local, got = timed(local.verify, reqs, args.chunk)
     local.close()
     rows.append((f"local pool ({local.slots} procs)", t_local))
-    same = comparable(got) == comparable(base)
+    diffs[rows[-1][0]] = differences(base, got, reqs)
 
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
@@ -210,10 +233,10 @@ def main() -> int:
             ex.verify(reqs[:2])  # connect, identify workers, import sse.verify on them
             t_dask, got = timed(ex.verify, reqs, args.chunk)
             rows.append((f"dask ({args.workers} workers)", t_dask))
-            same &= comparable(got) == comparable(base)
+            diffs[rows[-1][0]] = differences(base, got, reqs)
             t_all, got = timed(ex.verify, reqs, len(reqs))
             rows.append((f"dask, one call of {len(reqs)}", t_all))
-            same &= comparable(got) == comparable(base)
+            diffs[rows[-1][0]] = differences(base, got, reqs)
             ov = overhead(ex, reqs)
             gen = generation(args.apr, args.gen, args.max_tokens, ex) if args.apr else None
         finally:
@@ -224,7 +247,13 @@ def main() -> int:
     statuses: dict[str, int] = {}
     for v in base:
         statuses[v.status] = statuses.get(v.status, 0) + 1
+    same = not any(diffs.values())
     print(f"verdicts: {statuses}; identical across modes: {same}")
+    for mode, ds in diffs.items():
+        for d in ds:
+            print(f"  differs in {mode}: {d}")
+    print(f"serial CPU: {1e3 * serial_cpu / len(reqs):.1f} core-ms per verdict (rustc + tests + harness); "
+          f"client-side verdict_key: {key_ms:.2f} ms per request")
     print(f"{'mode':28} {'wall_s':>8} {'ms/verdict':>11} {'vs serial':>10}")
     for name, t in rows:
         print(f"{name:28} {t:8.2f} {1e3 * t / len(reqs):11.1f} {t_serial / t:9.2f}x")

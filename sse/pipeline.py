@@ -186,19 +186,72 @@ def _write(path: Path, data: Any, keys: list[str] | None = None) -> None:
     atomic_write_bytes(path, orjson.dumps(data))
 
 
-def _previous(path: Path, config: str) -> dict[str, dict[str, Any]]:
-    """Entries of the previous build file by example key, when it was built with the same config.
+# A generate/verify target is a small index naming content-addressed shards of SHARD examples
+# (`<target>.d/<key>.json`, key = hash of the config and of the example or completion keys in it).
+# A shard whose name already exists, and whose store entries are all present, is reused without
+# being read: an edit to one example rewrites one shard per task, whatever the corpus size.
+SHARD = 128
 
-    An entry is reused (without re-rendering or re-hashing) while its example is unchanged and its
-    store entry still exists: work is proportional to what changed, not to the corpus.
-    """
+
+def _shard_path(target: Path, name: str) -> Path:
+    return target.with_suffix(".d") / f"{name}.json"
+
+
+def _shard_keys(target: Path, name: str) -> list[str] | None:
     try:
-        data = _read(path)
-    except (FileNotFoundError, orjson.JSONDecodeError):
-        return {}
-    if data.get("config") != config:
-        return {}
-    return {e["example_key"]: e for e in data.get("entries", []) if e and e.get("example_key")}
+        return [k for k in _shard_path(target, name).with_suffix(".keys").read_bytes().decode().split("\n") if k]
+    except FileNotFoundError:
+        return None
+
+
+def _shard_reusable(target: Path, name: str, namespace: str) -> bool:
+    keys = _shard_keys(target, name)
+    if keys is None or not _shard_path(target, name).exists():
+        return False
+    have = _store_keys()
+    return all(k != "<retry>" and f"{namespace}/{k}" in have for k in keys)
+
+
+def _old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
+    """Entries of the previous shard at this position (same config), to reuse unchanged examples."""
+    try:
+        index = _read(target)
+        if index.get("config") != config:
+            return []
+        return _read(_shard_path(target, index["shards"][position]))
+    except (FileNotFoundError, IndexError, KeyError, orjson.JSONDecodeError):
+        return []
+
+
+def _finish_sharded(target: Path, header: dict[str, Any], names: list[str],
+                    fresh: dict[str, tuple[list[dict[str, Any]], list[str]]]) -> None:
+    """Write new shards (entries + key sidecar), the index and its key sidecar; drop stale shards."""
+    for name, (entries, keys) in fresh.items():
+        _write(_shard_path(target, name), entries, keys)
+    all_keys: list[str] = []
+    for name in names:
+        all_keys.extend(_shard_keys(target, name) or ["<retry>"])
+    _write(target, header | {"shards": names}, all_keys)
+    keep = {f"{n}{suffix}" for n in names for suffix in (".json", ".keys")}
+    folder = target.with_suffix(".d")
+    if folder.exists():
+        for f in folder.iterdir():
+            if f.name not in keep and not f.name.startswith("."):
+                f.unlink(missing_ok=True)
+
+
+def read_entries(target: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(index, every entry in example order) of a sharded build file."""
+    index = _read(target)
+    entries: list[dict[str, Any]] = []
+    for name in index.get("shards", []):
+        entries.extend(_read(_shard_path(target, name)))
+    return index, entries
+
+
+def _completion_ok(e: dict[str, Any]) -> bool:
+    c = e["completion"]
+    return not c.get("error") or c.get("error_kind") == "timeout"
 
 
 def action_generate(task_path: str, system: str, run: int) -> None:
@@ -207,56 +260,65 @@ def action_generate(task_path: str, system: str, run: int) -> None:
     adapter = _adapter(task, system)
     raw_examples = _payload(task.id)["examples"]
     reason = adapter.unavailable_reason()
-    out: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": reason, "entries": [],
-                           "fingerprint": None, "deterministic": None, "generated": 0, "cache_hits": 0,
-                           "errors": 0, "config": None}
+    header: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": reason,
+                              "fingerprint": None, "deterministic": None, "generated": 0, "cache_hits": 0,
+                              "errors": 0, "config": None}
+    names: list[str] = []
+    fresh: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
     if reason is None:
         fp = adapter.fingerprint()
         stochastic = adapter.is_stochastic(task.decoding)
         config = content_key(fp, stochastic, run if stochastic else None, task.system_prompt, task.user_template,
                              asdict(task.decoding), task.ground_truth.crates)
-        out.update(fingerprint=fp, deterministic=not stochastic, config=config)
+        header.update(fingerprint=fp, deterministic=not stochastic, config=config)
         store, have = _store(), _store_keys()
-        prev = _previous(target, config)
-        entries: list[dict[str, Any] | None] = []
-        todo: list[tuple[int, str, Prompt]] = []
-        for i, d in enumerate(raw_examples):
-            old = prev.get(d["key"])
-            if old is not None and f"completion/{old['key']}" in have and not old["completion"].get("error"):
-                entries.append(old)
-                out["cache_hits"] += 1
+        todo: list[tuple[str, int, str, Prompt]] = []
+        for pos, start in enumerate(range(0, len(raw_examples), SHARD)):
+            chunk = raw_examples[start:start + SHARD]
+            name = content_key("generate-shard", config, [d["key"] for d in chunk])
+            names.append(name)
+            if _shard_reusable(target, name, "completion"):
+                header["cache_hits"] += len(chunk)
                 continue
-            ex = example_from_dict(d)
-            prompt = render_prompt(task, ex, run, d.get("rust_signature", ""))
-            key = generation_key(fp, prompt, stochastic, extra_key(adapter, ex))
-            cached = store.get("completion", key)
-            if cached is not None:
-                entries.append({"key": key, "example_id": ex.id, "example_key": d["key"], "completion": cached})
-                out["cache_hits"] += 1
-            else:
-                entries.append(None)
-                todo.append((i, key, prompt))
+            prev = {e["example_key"]: e for e in _old_shard(target, config, pos)}
+            entries: list[dict[str, Any] | None] = []
+            for d in chunk:
+                old = prev.get(d["key"])
+                if old is not None and f"completion/{old['key']}" in have and _completion_ok(old):
+                    entries.append(old)
+                    header["cache_hits"] += 1
+                    continue
+                ex = example_from_dict(d)
+                prompt = render_prompt(task, ex, run, d.get("rust_signature", ""))
+                key = generation_key(fp, prompt, stochastic, extra_key(adapter, ex))
+                cached = store.get("completion", key)
+                if cached is not None:
+                    entries.append({"key": key, "example_id": ex.id, "example_key": d["key"], "completion": cached})
+                    header["cache_hits"] += 1
+                else:
+                    entries.append(None)
+                    todo.append((name, len(entries) - 1, key, prompt))
+            fresh[name] = (entries, [])  # type: ignore[assignment]
         with Progress(f"generate {task.id} {system} r{run}", total=len(raw_examples),
-                      done=len(raw_examples) - len(todo), hits=out["cache_hits"]) as bar:
+                      done=len(raw_examples) - len(todo), hits=header["cache_hits"]) as bar:
             step = max(1, int(getattr(adapter, "batch_size", GEN_CHUNK)))
             for start in range(0, len(todo), step):
-                chunk = todo[start:start + step]
-                comps = get_executor().generate(task_path, system, [p for _, _, p in chunk])
-                for (i, key, _), comp in zip(chunk, comps, strict=True):
-                    d = comp.to_dict() | {"key": key, "run": run}
+                batch = todo[start:start + step]
+                comps = get_executor().generate(task_path, system, [p for *_, p in batch])
+                for (name, i, key, prompt), comp in zip(batch, comps, strict=True):
+                    cd = comp.to_dict() | {"key": key, "run": run}
                     if comp.error is None or comp.error_kind == "timeout":
-                        store.put("completion", key, d)  # failures of the harness are retried next time
+                        store.put("completion", key, cd)  # failures of the harness are retried next time
                     else:
-                        out["errors"] += 1
+                        header["errors"] += 1
                         bar.fail()
-                    entries[i] = {"key": key, "example_id": raw_examples[i]["id"],
-                                  "example_key": raw_examples[i]["key"], "completion": d}
-                    out["generated"] += 1
-                bar.advance(len(chunk))
-        out["entries"] = entries
-    ok = [e["key"] for e in out["entries"] if not e["completion"].get("error") or
-          e["completion"].get("error_kind") == "timeout"]
-    _write(target, out, ok if len(ok) == len(out["entries"]) else [*ok, "<retry>"])
+                    fresh[name][0][i] = {"key": key, "example_id": prompt.example.id,
+                                         "example_key": prompt.example.key(), "completion": cd}
+                    header["generated"] += 1
+                bar.advance(len(batch))
+        for entries, keys in fresh.values():
+            keys.extend(e["key"] if _completion_ok(e) else "<retry>" for e in entries if e is not None)
+    _finish_sharded(target, header, names, fresh)
 
 
 # ------------------------------------------------------------------ stage: verify
@@ -270,74 +332,83 @@ def _verify_fns() -> tuple[Callable[..., Any], ...]:
 def action_verify(task_path: str, system: str, run: int) -> None:
     VerifyRequest, extract_rust, verdict_key, _ = _verify_fns()
     task = _task(task_path)
-    gen = _read(_gen_target(task.id, system, run))
+    gen_target = _gen_target(task.id, system, run)
+    gen = _read(gen_target)
     target = _ver_target(task.id, system, run)
     config = content_key(asdict(task.ground_truth))
-    out: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
-                           "deterministic": gen["deterministic"], "entries": [], "verified": 0, "cache_hits": 0,
-                           "config": config}
+    header: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
+                              "deterministic": gen["deterministic"], "verified": 0, "cache_hits": 0,
+                              "config": config}
+    names: list[str] = []
+    fresh: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
     if gen["skipped"] is None:
         raw = {d["id"]: d for d in _payload(task.id)["examples"]}
         store, have = _store(), _store_keys()
-        prev: dict[str, dict[str, Any]] = {}
-        try:
-            old = _read(target)
-            if old.get("config") == config:
-                prev = {e["completion_key"] + "/" + e["example_key"]: e for e in old["entries"]}
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            pass
-        entries: list[dict[str, Any]] = []
-        todo: dict[str, tuple[Any, list[int]]] = {}
-        for g in gen["entries"]:
-            d = raw[g["example_id"]]
-            comp = g["completion"]
-            base = {"example_id": d["id"], "example_key": d["key"], "completion_key": g["key"]}
-            if comp.get("error") and comp.get("error_kind") != "timeout":
-                entries.append(base | {"key": "", "rust_key": "", "verdict": None})
+        todo: dict[str, tuple[Any, list[tuple[str, int]]]] = {}
+        for pos, gname in enumerate(gen["shards"]):
+            name = content_key("verify-shard", config, gname)
+            names.append(name)
+            gentries = _read(_shard_path(gen_target, gname))
+            if _shard_reusable(target, name, "verdict"):
+                header["cache_hits"] += len(gentries)
                 continue
-            if comp.get("error_kind") == "timeout":  # the system was too slow: its failure, no Rust to judge
-                vkey = content_key("generation-timeout", g["key"])
-                v = Verdict(status="timeout", key=vkey, diagnostics=str(comp.get("error") or "generation timed out"),
-                            tests_total=len(d["tests"]))
-                entries.append(base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True})
-                continue
-            old = prev.get(g["key"] + "/" + d["key"])
-            if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
-                entries.append(old)
-                out["cache_hits"] += 1
-                continue
-            ex = example_from_dict(d)
-            rust = extract_rust(comp.get("text") or "", ex)
-            req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
-            vkey = verdict_key(req)
-            entry = base | {"key": vkey, "rust_key": content_key("rust", rust) if rust else "", "rust": rust}
-            cached = store.get("verdict", vkey)
-            if cached is not None:
-                out["cache_hits"] += 1
-                entries.append(entry | {"verdict": cached})
-            else:
-                entries.append(entry | {"verdict": None})
-                todo.setdefault(vkey, (req, []))[1].append(len(entries) - 1)
+            prev = {e["completion_key"] + "/" + e["example_key"]: e for e in _old_shard(target, config, pos)}
+            entries: list[dict[str, Any]] = []
+            for g in gentries:
+                d = raw[g["example_id"]]
+                comp = g["completion"]
+                base = {"example_id": d["id"], "example_key": d["key"], "completion_key": g["key"]}
+                if not _completion_ok(g):
+                    entries.append(base | {"key": "", "rust_key": "", "verdict": None})
+                    continue
+                if comp.get("error_kind") == "timeout":  # the system was too slow: its failure, no Rust to judge
+                    vkey = content_key("generation-timeout", g["key"])
+                    v = Verdict(status="timeout", key=vkey, tests_total=len(d["tests"]),
+                                diagnostics=str(comp.get("error") or "generation timed out"))
+                    entries.append(base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True})
+                    continue
+                old = prev.get(g["key"] + "/" + d["key"])
+                if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
+                    entries.append(old)
+                    header["cache_hits"] += 1
+                    continue
+                ex = example_from_dict(d)
+                rust = extract_rust(comp.get("text") or "", ex)
+                req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
+                vkey = verdict_key(req)
+                entry = base | {"key": vkey, "rust_key": content_key("rust", rust) if rust else "", "rust": rust}
+                cached = store.get("verdict", vkey)
+                if cached is not None:
+                    header["cache_hits"] += 1
+                    entries.append(entry | {"verdict": cached})
+                else:
+                    entries.append(entry | {"verdict": None})
+                    todo.setdefault(vkey, (req, []))[1].append((name, len(entries) - 1))
+            fresh[name] = (entries, [])
         items = list(todo.items())
-        with Progress(f"verify {task.id} {system} r{run}", total=len(entries),
-                      done=len(entries) - sum(len(ix) for _, (_, ix) in items), hits=out["cache_hits"]) as bar:
+        n_total = sum(len(e) for e, _ in fresh.values())
+        with Progress(f"verify {task.id} {system} r{run}", total=n_total,
+                      done=n_total - sum(len(ix) for _, (_, ix) in items), hits=header["cache_hits"]) as bar:
             for start in range(0, len(items), VERIFY_CHUNK):
                 chunk = items[start:start + VERIFY_CHUNK]
                 verdicts = get_executor().verify([req for _, (req, _) in chunk])
-                for (vkey, (_, idxs)), v in zip(chunk, verdicts, strict=True):
+                for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
                     vd = v.to_dict() | {"key": vkey}
                     if v.status != "infra_error":
                         store.put("verdict", vkey, vd)
                     else:
                         bar.fail()
-                    for i in idxs:
-                        entries[i]["verdict"] = vd
-                    out["verified"] += 1
+                    for name, i in where:
+                        fresh[name][0][i]["verdict"] = vd
+                    header["verified"] += 1
                 bar.advance(sum(len(ix) for _, (_, ix) in chunk))
-        out["entries"] = entries
-    keys = [e["key"] for e in out["entries"] if e["key"] and not e.get("synthetic")]
-    retry = any(e["verdict"] is None or e["verdict"].get("status") == "infra_error" for e in out["entries"])
-    _write(target, out, [*keys, "<retry>"] if retry else keys)
+        for entries, keys in fresh.values():
+            for e in entries:
+                if e["verdict"] is None or e["verdict"].get("status") == "infra_error":
+                    keys.append("<retry>")
+                elif e["key"] and not e.get("synthetic"):
+                    keys.append(e["key"])
+    _finish_sharded(target, header, names, fresh)
 
 
 # ------------------------------------------------------------------ stage: stats (collect + analyse)
@@ -366,14 +437,14 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
                                 "price_model": getattr(adapter, "price_model", None),
                                 "local": getattr(adapter, "local", spec.kind not in REMOTE_KINDS)}
         for run in range(_runs(task, plan)):
-            gen = _read(_gen_target(task.id, name, run))
-            ver = _read(_ver_target(task.id, name, run))
+            gen, gen_entries = read_entries(_gen_target(task.id, name, run))
+            ver, ver_entries = read_entries(_ver_target(task.id, name, run))
             info.update(fingerprint=gen["fingerprint"], deterministic=gen["deterministic"],
                         skipped_reason=gen["skipped"])
             if gen["skipped"]:
                 break
-            comp_by_key = {g["key"]: g["completion"] for g in gen["entries"]}
-            for v in ver["entries"]:
+            comp_by_key = {g["key"]: g["completion"] for g in gen_entries}
+            for v in ver_entries:
                 comp = comp_by_key[v["completion_key"]]
                 ex = examples[v["example_id"]]
                 completions[v["completion_key"]] = comp

@@ -53,7 +53,14 @@ class Example:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> str:
-        """Content key of everything that defines the example (not its path)."""
+        """Content key of everything that defines the example (not its path); computed once."""
+        k = self.__dict__.get("_key")
+        if k is None:
+            k = self._compute_key()
+            object.__setattr__(self, "_key", k)
+        return k
+
+    def _compute_key(self) -> str:
         from sse.cache import content_key
 
         return content_key(

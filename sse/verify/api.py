@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sse.cache import content_key
@@ -18,6 +20,7 @@ from sse.verify.translate import SUPPORT_RS, generate_tests, rust_signature, tes
 
 VERIFIER_VERSION = "verify-1"
 MAX_BATCH = 120
+MIN_SHARD = 30  # below this per worker, one crate is cheaper than two (fixed cost per crate)
 
 __all__ = [
     "VerifyRequest", "extract_rust", "rust_signature", "verdict_key", "verify_batch", "test_code",
@@ -84,6 +87,38 @@ def verify_batch(requests: list[VerifyRequest]) -> list[Verdict]:
     return [dataclasses.replace(judged[k], key=k, isolation=isolation_mode()) for k in keys]
 
 
+def _shards(cands: list[tuple[str, Candidate]]) -> list[list[tuple[str, Candidate]]]:
+    """Crates of at most MAX_BATCH modules, and at least one per worker when there are enough
+    candidates (rustc's front end is single-threaded; two crates use two cores)."""
+    if not cands:
+        return []
+    n = max(-(-len(cands) // MAX_BATCH), min(_workers(), len(cands) // MIN_SHARD))
+    n = max(n, 1)
+    size = -(-len(cands) // n)
+    return [cands[i:i + size] for i in range(0, len(cands), size)]
+
+
+def _workers() -> int:
+    env = os.environ.get("SSE_VERIFY_WORKERS")
+    return max(1, int(env)) if env else max(1, min(4, os.cpu_count() or 1))
+
+
+def _one_shard(chunk: list[tuple[str, Candidate]]) -> list[Verdict]:
+    try:
+        return verify_candidates([c for _, c in chunk])
+    except SseError as e:
+        return [Verdict("infra_error", diagnostics=e.one_line())] * len(chunk)
+    except OSError as e:
+        return [Verdict("infra_error", diagnostics=f"harness: {e}")] * len(chunk)
+
+
+def _map_shards(shards: list[list[tuple[str, Candidate]]]) -> list[list[Verdict]]:
+    if len(shards) <= 1:
+        return [_one_shard(c) for c in shards]
+    with ThreadPoolExecutor(max_workers=min(_workers(), len(shards))) as pool:
+        return list(pool.map(_one_shard, shards))
+
+
 def _judge(items: list[tuple[str, VerifyRequest]]) -> dict[str, Verdict]:
     out: dict[str, Verdict] = {}
     cands: list[tuple[str, Candidate]] = []
@@ -104,14 +139,7 @@ def _judge(items: list[tuple[str, VerifyRequest]]) -> dict[str, Verdict]:
         if not r.ground_truth.run_tests:
             tests, names = "", []
         cands.append((k, Candidate(r.rust, tests, names, r.ground_truth.limits)))
-    for i in range(0, len(cands), MAX_BATCH):
-        chunk = cands[i:i + MAX_BATCH]
-        try:
-            verdicts = verify_candidates([c for _, c in chunk])
-        except SseError as e:
-            verdicts = [Verdict("infra_error", diagnostics=e.one_line())] * len(chunk)
-        except OSError as e:
-            verdicts = [Verdict("infra_error", diagnostics=f"harness: {e}")] * len(chunk)
+    for chunk, verdicts in zip(_shards(cands), _map_shards(_shards(cands)), strict=True):
         for (k, _), v in zip(chunk, verdicts, strict=True):
             out[k] = v
     if programs:

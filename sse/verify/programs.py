@@ -24,6 +24,7 @@ Importing this module registers the judge with `sse.verify.api.register_program_
 from __future__ import annotations
 
 import ast
+import atexit
 import json
 import os
 import re
@@ -155,6 +156,7 @@ def _tools() -> Path:
             (d / "pytest.ini").write_text("[pytest]\naddopts =\n", encoding="utf-8")
             for f in d.iterdir():
                 f.chmod(0o644)
+            atexit.register(shutil.rmtree, d, True)
             _tools_dir = d
         return _tools_dir
 
@@ -322,6 +324,8 @@ def certify(example: Example, store: Store | None = None, limits: Limits | None 
     problem = None
     if not py.results:
         problem = f"the suite did not run against the Python: {py.stderr_tail[-300:]}"
+    elif py.timed_out or fail.timed_out or silent.timed_out:
+        problem = "a certification run exceeded its time budget (machine overloaded?); not cached"
     tests: dict[str, dict[str, Any]] = {}
     for nodeid, r in py.results.items():
         cat, why = cats.get(_base_id(nodeid), ("core", "not found in the AST"))
@@ -374,6 +378,9 @@ def judge_binary(example: Example, cert: Certification, command: Sequence[str], 
     """Run the certified tests with the program redirected to `command`; the Verdict (no build info)."""
     kept = cert.kept
     suite = run_suite(example, "exec", command, limits=limits, select=kept, ro_binds=ro_binds)
+    if not suite.results and not suite.timed_out:  # pytest itself did not run: the harness, not the program
+        return Verdict("infra_error", diagnostics=f"the suite did not run: {suite.stderr_tail[-600:]}",
+                       run_s=suite.wall_s)
     outcomes: list[TestOutcome] = []
     scores: dict[str, dict[str, int]] = {"core": {"passed": 0, "total": 0}, "fidelity": {"passed": 0, "total": 0}}
     for nodeid in kept:
@@ -497,6 +504,8 @@ def judge_one(example: Example, rust: str, gt: GroundTruth, store: Store | None)
         cert = certify(example, store)
     except (OSError, subprocess.SubprocessError, SyntaxError, VerifyError) as e:
         return Verdict("infra_error", diagnostics=f"certification failed: {e}"[:1500])
+    if cert.problem:
+        return Verdict("infra_error", diagnostics=f"certification failed: {cert.problem}"[:1500])
     build = build_program(rust, gt.crates, timeout_s=gt.limits.compile_timeout_s)
     try:
         failed = build.verdict_if_failed()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import pytest
 
 from sse import pipeline
 from sse.cache import Store
-from sse.pipeline import Plan, run_doit
+from sse.pipeline import Plan, read_entries, run_doit
 
 VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 
@@ -37,8 +36,8 @@ def _verify_all() -> None:
 
 
 def _verdicts(project: Path, system: str, run: int) -> dict[str, str]:
-    data = json.loads((project / "cache/build/tiny" / system / f"verify-r{run}.json").read_text())
-    return {e["example_id"]: e["verdict"]["status"] for e in data["entries"]}
+    _, entries = read_entries(project / "cache/build/tiny" / system / f"verify-r{run}.json")
+    return {e["example_id"]: e["verdict"]["status"] for e in entries}
 
 
 def test_cold_run_dedups_deterministic_runs_and_identical_rust(project: Path, calls: Counter[str]) -> None:
@@ -56,8 +55,8 @@ def test_cold_run_dedups_deterministic_runs_and_identical_rust(project: Path, ca
 
 def test_noop_rerun_executes_no_generate_or_verify(project: Path, calls: Counter[str]) -> None:
     _verify_all()
-    build = sorted((project / "cache" / "build").rglob("*-r*.json"))
-    assert len(build) == 2 * 3 * 3
+    build = sorted((project / "cache" / "build").rglob("*.json"))
+    assert len(build) == 1 + 2 * 3 * 3 * 2  # examples.json; per system x run: generate, verify, each index + 1 shard
     stamps = {p: p.stat().st_mtime_ns for p in build}
     before_calls, before_verified = sum(calls.values()), sum(VERIFIED.values())
     _verify_all()
@@ -83,8 +82,8 @@ def test_editing_one_example_recomputes_only_it(project: Path, calls: Counter[st
 def test_deleted_store_entry_recomputes_just_that_entry(project: Path, calls: Counter[str]) -> None:
     CALLS = calls
     _verify_all()
-    gen = json.loads((project / "cache/build/tiny/sto/generate-r1.json").read_text())
-    key = next(e["key"] for e in gen["entries"] if e["example_id"] == "evens")
+    _, gen = read_entries(project / "cache/build/tiny/sto/generate-r1.json")
+    key = next(e["key"] for e in gen if e["example_id"] == "evens")
     with Store(project / "cache" / "store") as st:
         assert st.delete("completion", key)
     CALLS.clear()

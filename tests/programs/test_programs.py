@@ -321,3 +321,28 @@ def test_allowed_crates_build_offline_and_forbidden_ones_do_not(programs) -> Non
     ok, no_crates = _judge(programs, "example_abs", [src], with_clap)[0], _judge(programs, "example_abs", [src])[0]
     assert ok.status == "pass", ok.diagnostics
     assert no_crates.status == "compile_error"
+
+
+@needs_examples
+@pytest.mark.slow
+def test_certify_the_whole_bundled_corpus(programs, capsys) -> None:
+    """All 60 examples (the figures are printed by `sse program-certify --corpus bundled:programs`)."""
+    exs = list(bundled_programs().values())
+    store = Store()
+    try:
+        certs = programs.certify_many(exs, store)
+    finally:
+        store.close()
+    assert len(certs) == 60
+    for ex, c in zip(exs, certs, strict=True):
+        s = c.summary()
+        assert s["problem"] is None, (ex.id, s["problem"])
+        assert s["kept"] + s["discounted"] + s["not_command"] + s["python_fails"] == s["tests"] >= ex.meta["test_count"]
+        assert s["python_fails"] == 0, ex.id  # SOURCE.md: every test passes against the Python
+        for d in c.tests.values():  # a kept test fails against both fakes and drove the program
+            if d["status"] == "kept":
+                assert d["invocations"] > 0 and d["fail"] != "passed" and d["silent"] != "passed"
+    with capsys.disabled():
+        tot = {k: sum(c.summary()[k] for c in certs) for k in ("tests", "kept", "discounted", "not_command")}
+        print(f"\ncertification over {len(certs)} examples: {tot}, "
+              f"no kept test: {sum(1 for c in certs if not c.kept)}")
