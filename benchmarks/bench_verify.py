@@ -16,7 +16,9 @@ import collections
 import json
 import os
 import re
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,6 +89,19 @@ def cargo_verdict(ex: Example, rust: str, root: Path, env: dict[str, str]) -> Ve
                    tests_passed=passed, tests_total=total)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and all finished descendants (rustc, cargo, test binaries)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
+def _timed(fn):  # type: ignore[no-untyped-def]
+    w0, c0 = time.monotonic(), _cpu()
+    out = fn()
+    return out, time.monotonic() - w0, _cpu() - c0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100)
@@ -96,50 +111,54 @@ def main() -> int:
     cands = pick_candidates(args.n)
     print(f"candidates: {len(cands)}")
     gt = GroundTruth()
-    timings: dict[str, float] = {}
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     statuses: dict[str, list[str]] = {}
+    reqs = [VerifyRequest(e, r, gt) for e, r in cands]
 
-    t0 = time.monotonic()
-    vc = verify_batch([VerifyRequest(e, r, gt) for e, r in cands])
-    timings["c_batched"] = time.monotonic() - t0
+    def batched() -> list[Verdict]:
+        return verify_batch(reqs)
+
+    def rustc_each() -> list[Verdict]:
+        return verify_candidates([Candidate(r, test_code(e), test_names(e), gt.limits) for e, r in cands], batch=False)
+
+    c_runs: list[tuple[float, float]] = []
+    vc, w, c = _timed(batched)
+    c_runs.append((w, c))
     statuses["c_batched"] = [v.status for v in vc]
-
-    t0 = time.monotonic()
-    vb = verify_candidates([Candidate(r, test_code(e), test_names(e), gt.limits) for e, r in cands], batch=False)
-    timings["b_rustc_each"] = time.monotonic() - t0
+    vb, wall["b_rustc_each"], cpu["b_rustc_each"] = _timed(rustc_each)
     statuses["b_rustc_each"] = [v.status for v in vb]
-
+    vc, w, c = _timed(batched)
+    c_runs.append((w, c))
     if not args.skip_cargo:
-        # (a) runs last-but-one; (c) runs again after it and the slower (c) is used for the ratio,
-        # so a change in machine load during the run cannot flatter the batched path.
         root = Path(tempfile.mkdtemp(prefix="sse-bench-cargo-"))
-        env = {**os.environ, **tool_env(), "CARGO_TARGET_DIR": ""}
-        env.pop("CARGO_TARGET_DIR")
+        env = {**os.environ, **tool_env()}
+        env.pop("CARGO_TARGET_DIR", None)
         try:
-            t0 = time.monotonic()
-            va = [cargo_verdict(e, r, root, env) for e, r in cands]
-            timings["a_cargo_each"] = time.monotonic() - t0
+            va, wall["a_cargo_each"], cpu["a_cargo_each"] = _timed(lambda: [cargo_verdict(e, r, root, env) for e, r in cands])
         finally:
             shutil.rmtree(root, ignore_errors=True)
         statuses["a_cargo_each"] = [v.status for v in va]
-
-    t0 = time.monotonic()
-    vc2 = verify_batch([VerifyRequest(e, r, gt) for e, r in cands])
-    c2 = time.monotonic() - t0
-    statuses["c_batched_again"] = [v.status for v in vc2]
-    print(f"c_batched runs: {timings['c_batched']:.1f} s and {c2:.1f} s; the slower is used")
-    timings["c_batched"] = max(timings["c_batched"], c2)
+    vc, w, c = _timed(batched)
+    c_runs.append((w, c))
+    statuses["c_batched_last"] = [v.status for v in vc]
+    # (c) ran before, between and after the others: the median of its three runs is used, so a
+    # change of machine load during the run neither flatters nor penalises it.
+    print("c_batched runs (wall s / cpu s): " + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in c_runs))
+    wall["c_batched"] = statistics.median(a for a, _ in c_runs)
+    cpu["c_batched"] = statistics.median(b for _, b in c_runs)
 
     n = len(cands)
     print(f"verdict mix (batched): {dict(collections.Counter(statuses['c_batched']))}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    for k, secs in timings.items():
-        print(f"{k:14s} {secs:8.1f} s  {n / secs:7.2f} verdicts/s")
-    base = timings.get("a_cargo_each")
-    if base:
-        print(f"ratio c/a (batched vs cargo each): {base / timings['c_batched']:.1f}x")
-        print(f"ratio b/a (rustc each vs cargo each): {base / timings['b_rustc_each']:.1f}x")
-    print(f"ratio c/b (batched vs rustc each): {timings['b_rustc_each'] / timings['c_batched']:.1f}x")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cpus)")
+    for k in wall:
+        print(f"{k:14s} wall {wall[k]:7.1f} s = {n / wall[k]:7.2f} verdicts/s   cpu {cpu[k]:7.1f} s = "
+              f"{n / cpu[k]:7.2f} verdicts/cpu-s")
+    for num, den, label in (("a_cargo_each", "c_batched", "c vs a (batched vs cargo each)"),
+                            ("a_cargo_each", "b_rustc_each", "b vs a (rustc each vs cargo each)"),
+                            ("b_rustc_each", "c_batched", "c vs b (batched vs rustc each)")):
+        if num in wall and den in wall:
+            print(f"speed-up {label}: wall {wall[num] / wall[den]:.1f}x, cpu {cpu[num] / cpu[den]:.1f}x")
     disagree = [(i, {k: v[i] for k, v in statuses.items()}) for i in range(n)
                 if len({v[i] for v in statuses.values()}) > 1]
     print(f"disagreements: {len(disagree)}")

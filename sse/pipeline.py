@@ -157,12 +157,23 @@ def action_corpus(task_path: str) -> None:
     from sse.corpus import load_corpus
 
     task = _task(task_path)
-    corpus = load_corpus(task.corpus)
+    corpus = load_corpus(task.corpus, store=_store())
     examples = list(corpus.examples)
+    # Derived per-example data is memoised by example key: an edit re-derives only that example.
+    from sse.verify.api import VERIFIER_VERSION
+
+    store = _store()
+    rows = []
+    for e in examples:
+        memo = content_key("example_row", e.key(), VERIFIER_VERSION)
+        row = store.get("example_row", memo)
+        if row is None:
+            row = example_to_dict(e) | {"rust_signature": _signature(e), "key": e.key()}
+            store.put("example_row", memo, row)
+        rows.append(row)
     payload = {"task": task.id, "corpus": {"name": corpus.name, "path": corpus.path, "kind": corpus.kind,
                                            "key": corpus.key(), "n_examples": len(examples)},
-               "examples": [example_to_dict(e) | {"rust_signature": _signature(e), "key": e.key()}
-                            for e in examples]}
+               "examples": rows}
     _write(build_dir(task.id) / "examples.json", payload)
 
 
@@ -348,10 +359,9 @@ def action_verify(task_path: str, system: str, run: int) -> None:
         for pos, gname in enumerate(gen["shards"]):
             name = content_key("verify-shard", config, gname)
             names.append(name)
-            gentries = _read(_shard_path(gen_target, gname))
             if _shard_reusable(target, name, "verdict"):
-                header["cache_hits"] += len(gentries)
                 continue
+            gentries = _read(_shard_path(gen_target, gname))
             prev = {e["completion_key"] + "/" + e["example_key"]: e for e in _old_shard(target, config, pos)}
             entries: list[dict[str, Any]] = []
             for g in gentries:

@@ -6,10 +6,39 @@
   (same order; identical requests are judged once).
 - `verdict_key(request) -> str`: hashes the Rust, the test code, the toolchain, the limits,
   the allowed crates and the isolation in force.
+
+For program tasks: `build_program` / `run_program` (sse.verify.program), `run_sandboxed`
+(sse.verify.sandbox) and `register_program_judge`. Soundness: sse.verify.mutants.
+See docs/ground-truth.md.
 """
 
 from __future__ import annotations
 
-from sse.verify.api import VerifyRequest, extract_rust, rust_signature, verdict_key, verify_batch
+from sse.verify.api import (
+    VerifyRequest,
+    extract_rust,
+    register_program_judge,
+    rust_signature,
+    test_code,
+    verdict_key,
+    verify_batch,
+)
+from sse.verify.program import BuildResult, build_program, run_program
+from sse.verify.sandbox import SandboxLimits, SandboxResult, isolation_mode, run_sandboxed
 
-__all__ = ["VerifyRequest", "extract_rust", "rust_signature", "verdict_key", "verify_batch"]
+__all__ = [
+    "BuildResult",
+    "SandboxLimits",
+    "SandboxResult",
+    "VerifyRequest",
+    "build_program",
+    "extract_rust",
+    "isolation_mode",
+    "register_program_judge",
+    "run_program",
+    "run_sandboxed",
+    "rust_signature",
+    "test_code",
+    "verdict_key",
+    "verify_batch",
+]

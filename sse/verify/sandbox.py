@@ -172,6 +172,9 @@ def scrubbed_env(home: str, extra: dict[str, str] | None = None) -> dict[str, st
 _LOCK_DIR = Path(tempfile.gettempdir()) / "sse-sandbox-uids"
 
 
+CLAIMED_UIDS: set[int] = set()  # every uid this process has run a sandbox as (for leak checks)
+
+
 def _claim_uid() -> tuple[int, int]:
     """A uid no other sandbox (in any process) is using: (uid, fd of the held lock)."""
     _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
@@ -185,6 +188,7 @@ def _claim_uid() -> tuple[int, int]:
             continue
         if _uid_has_processes(uid):  # a leftover from a killed harness: clean it first
             _kill_uid(uid)
+        CLAIMED_UIDS.add(uid)
         return uid, fd
     raise OSError("no free sandbox uid")
 
@@ -213,14 +217,17 @@ def _uid_has_processes(uid: int) -> bool:
     return bool(sandbox_processes(uid, uid + 1))
 
 
-def sandbox_processes(lo: int = UID_BASE, hi: int = UID_BASE + UID_SLOTS + 1) -> list[int]:
-    """Live (not zombie) processes whose uid is in [lo, hi): what a sandbox could have left behind."""
+def sandbox_processes(lo: int = UID_BASE, hi: int = UID_BASE + UID_SLOTS + 1,
+                      only: set[int] | None = None) -> list[int]:
+    """Live (not zombie) processes whose uid is in [lo, hi) (and in `only` when given):
+    what a sandbox could have left behind."""
     out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if not lo <= os.stat(f"/proc/{pid}").st_uid < hi:
+            uid = os.stat(f"/proc/{pid}").st_uid
+            if not lo <= uid < hi or (only is not None and uid not in only):
                 continue
             with open(f"/proc/{pid}/stat", "rb") as f:
                 state = f.read().rsplit(b")", 1)[1].split()[0]

@@ -20,7 +20,7 @@ import pytest
 from sse.config import GroundTruth, Limits
 from sse.records import TestCase
 from sse.verify import VerifyRequest, verify_batch
-from sse.verify.sandbox import SandboxLimits, isolation_mode, run_sandboxed, sandbox_processes
+from sse.verify.sandbox import CLAIMED_UIDS, SandboxLimits, isolation_mode, run_sandboxed, sandbox_processes
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import make_example, needs_rustc  # noqa: E402
@@ -60,9 +60,11 @@ def hostile_programs(port: int, home: str) -> dict[str, tuple[str, set[str]]]:
 
 
 def _sandbox_processes() -> list[int]:
-    """Live sandbox processes, allowing a moment for SIGKILLed ones to be reaped."""
+    """Live processes of the uids our sandboxes ran as (other sessions may be verifying too),
+    allowing a moment for SIGKILLed ones to be reaped."""
+    left: list[int] = []
     for _ in range(20):
-        left = sandbox_processes()
+        left = sandbox_processes(only=set(CLAIMED_UIDS))
         if not left:
             return []
         time.sleep(0.1)
