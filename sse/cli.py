@@ -17,6 +17,7 @@ from sse.errors import SseError
 # Modules that add subcommands: register(subparsers) -> None.
 COMMAND_MODULES: tuple[str, ...] = (
     "sse.verify.commands",         # verify
+    "sse.verify.program_commands",  # program-certify, program-judge
     "sse.corpus.commands",         # corpus-stats, benchmark
     "sse.corpus.import_commands",  # corpus import humaneval
     "sse.report.commands",         # report

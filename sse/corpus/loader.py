@@ -450,15 +450,31 @@ def _is_program_folder(folder: Path) -> bool:
     return any(sub.is_dir() and any(sub.glob("test_*.py")) for sub in folder.iterdir())
 
 
+def _invoked_script(scripts: list[Path], tests: list[Path]) -> Path | None:
+    """The program the suites run as a command: the script named most often in the tests' string
+    literals (a suite may also import a helper module), else test_<name>.py's <name>.py."""
+    literals: list[str] = []
+    for t in tests:
+        try:
+            tree = ast.parse(t.read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue
+        literals += [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    named = {p: sum(p.name in lit for lit in literals) for p in scripts}
+    if named and max(named.values()) > 0:
+        return max(scripts, key=lambda p: named[p])
+    tested = {t.name[len("test_"):] for t in tests}
+    return next((p for p in scripts if p.name in tested), scripts[0] if len(scripts) == 1 else None)
+
+
 def _program_examples(folder: Path) -> tuple[Example, ...]:
     out: list[Example] = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         tests = sorted(sub.glob("test_*.py"))
         if not tests:
             continue
-        tested = {t.name[len("test_"):] for t in tests}
         scripts = sorted(p for p in sub.glob("*.py") if not p.name.startswith("test_"))
-        script = next((p for p in scripts if p.name in tested), scripts[0] if len(scripts) == 1 else None)
+        script = _invoked_script(scripts, tests)
         if script is None:
             raise CorpusError(f"cannot tell which of {len(scripts)} .py files is the program", file=str(sub),
                               field="<folder>", fix="name the suite test_<program>.py or keep one program .py")

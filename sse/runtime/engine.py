@@ -66,10 +66,6 @@ class LlamaConfig:
                    architecture=str(d.get("architecture", "llama")))
 
 
-def _h(a: np.ndarray) -> np.ndarray:
-    return a.astype(np.float16).astype(np.float32)
-
-
 def _f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
@@ -98,12 +94,8 @@ class KVCache:
 class LlamaModel:
     """Inference-only Llama decoder over f32 weights held in RAM."""
 
-    def __init__(self, cfg: LlamaConfig, weights: Mapping[str, np.ndarray], *, ggml_numerics: bool = False) -> None:
+    def __init__(self, cfg: LlamaConfig, weights: Mapping[str, np.ndarray]) -> None:
         self.cfg = cfg
-        # Opt-in emulation of llama.cpp's CPU arithmetic (activations rounded through 8-bit
-        # blocks before quantised matmuls, f16 K/V/Q and attention weights): only for
-        # cross-checking against llama.cpp, where near-tied logits otherwise flip.
-        self.ggml_numerics = ggml_numerics
         H, K, hd = cfg.num_heads, cfg.num_kv_heads, cfg.hd
         if H % K:
             raise ValueError(f"num_heads {H} is not a multiple of num_kv_heads {K}")
@@ -127,17 +119,6 @@ class LlamaModel:
         self._cos = np.zeros((0, hd), np.float32)
         self._sin = np.zeros((0, hd), np.float32)
 
-    def _aq(self, x: np.ndarray) -> np.ndarray:
-        if not self.ggml_numerics or x.shape[-1] % 32:
-            return x
-        b = x.reshape(*x.shape[:-1], x.shape[-1] // 32, 32)
-        d = np.abs(b).max(axis=-1, keepdims=True) / np.float32(127)
-        inv = np.divide(1.0, d, out=np.zeros_like(d), where=d != 0)
-        return (np.rint(b * inv) * d.astype(np.float16).astype(np.float32)).reshape(x.shape)
-
-    def _hp(self, p: np.ndarray) -> np.ndarray:
-        return _h(p) if self.ggml_numerics else p
-
     # -- pieces ---------------------------------------------------------------------------------
     def _rope_tables(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cos.shape[0] < n:
@@ -158,14 +139,14 @@ class LlamaModel:
         return x * cos + rot * sin
 
     def _mlp(self, h: np.ndarray, L: dict[str, np.ndarray]) -> np.ndarray:
-        gu = self._aq(h) @ L["w13"]
+        gu = h @ L["w13"]
         F = self.cfg.intermediate_size
         g = gu[..., :F]
         act = g / (1.0 + np.exp(-g)) * gu[..., F:]
-        return self._aq(act) @ L["w2"]
+        return act @ L["w2"]
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return self._aq(self._rmsnorm(x, self.norm)) @ self.head.T
+        return self._rmsnorm(x, self.norm) @ self.head.T
 
     # -- prefill: one sequence, all positions -----------------------------------------------------
     def prefill(self, tokens: np.ndarray, cache: KVCache | None = None, row: int = 0, slot0: int = 0,
@@ -183,14 +164,12 @@ class LlamaModel:
         causal = np.triu(np.full((T, T), -np.inf, np.float32), k=1)
         for li, L in enumerate(self.layers):
             h = self._rmsnorm(x, L["attn_norm"])
-            qkv = self._aq(h) @ L["wqkv"]
+            qkv = h @ L["wqkv"]
             q = qkv[:, : self.q_dim].reshape(T, H, hd).transpose(1, 0, 2)
             k = qkv[:, self.q_dim: self.q_dim + self.kv_dim].reshape(T, K, hd).transpose(1, 0, 2)
             v = qkv[:, self.q_dim + self.kv_dim:].reshape(T, K, hd).transpose(1, 0, 2)
             q = self._rope(q, cos, sin)
             k = self._rope(k, cos, sin)
-            if self.ggml_numerics:
-                q, k, v = _h(q), _h(k), _h(v)
             if cache is not None:
                 cache.k[li, row, :, slot0: slot0 + T] = k
                 cache.v[li, row, :, slot0: slot0 + T] = v
@@ -199,8 +178,8 @@ class LlamaModel:
             s -= s.max(axis=-1, keepdims=True)
             np.exp(s, out=s)
             s /= s.sum(axis=-1, keepdims=True)
-            o = (self._hp(s) @ v[:, None]).reshape(H, T, hd).transpose(1, 0, 2).reshape(T, self.q_dim)
-            x = x + self._aq(o) @ L["wo"]
+            o = (s @ v[:, None]).reshape(H, T, hd).transpose(1, 0, 2).reshape(T, self.q_dim)
+            x = x + o @ L["wo"]
             x = x + self._mlp(self._rmsnorm(x, L["ffn_norm"]), L)
         if cache is not None:
             cache.valid[row, slot0: slot0 + T] = True
@@ -223,14 +202,11 @@ class LlamaModel:
         scale = np.float32(1.0 / np.sqrt(hd))
         for li, L in enumerate(self.layers):
             h = self._rmsnorm(x, L["attn_norm"])
-            qkv = self._aq(h) @ L["wqkv"]
+            qkv = h @ L["wqkv"]
             q = self._rope(qkv[:, : self.q_dim].reshape(B, H, hd), cos, sin)
             k = self._rope(qkv[:, self.q_dim: self.q_dim + self.kv_dim].reshape(B, K, hd), cos, sin)
-            v = qkv[:, self.q_dim + self.kv_dim:].reshape(B, K, hd)
-            if self.ggml_numerics:
-                q, k, v = _h(q), _h(k), _h(v)
             cache.k[li, :, :, s_idx] = k
-            cache.v[li, :, :, s_idx] = v
+            cache.v[li, :, :, s_idx] = qkv[:, self.q_dim + self.kv_dim:].reshape(B, K, hd)
             kk = cache.k[li, :, :, :n]  # [B,K,n,hd]
             vv = cache.v[li, :, :, :n]
             s = (q.reshape(B, K, G, hd) * scale) @ kk.transpose(0, 1, 3, 2)  # [B,K,G,n]
@@ -238,8 +214,8 @@ class LlamaModel:
             s -= s.max(axis=-1, keepdims=True)
             np.exp(s, out=s)
             s /= s.sum(axis=-1, keepdims=True)
-            o = (self._hp(s) @ vv).reshape(B, self.q_dim)
-            x = x + self._aq(o) @ L["wo"]
+            o = (s @ vv).reshape(B, self.q_dim)
+            x = x + o @ L["wo"]
             x = x + self._mlp(self._rmsnorm(x, L["ffn_norm"]), L)
         cache.used = n
         return self.logits(x)
