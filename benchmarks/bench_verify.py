@@ -4,7 +4,8 @@
 Candidates come from the bundled corpus: references (pass), operator mutants (test failures) and
 signature-type mutants (compile errors), 100 by default, screened once so that none hangs. All three
 methods must give the same statuses; the script prints verdicts/s and the ratios, and exits 1 on any
-disagreement.
+disagreement. (c) runs five times (before, between quarters of (a), after) and its median is used,
+because the machine is shared and its load drifts during the minutes (a) takes.
 
     .venv/bin/python benchmarks/bench_verify.py [--n 100] [--skip-cargo]
 """
@@ -16,7 +17,6 @@ import collections
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -89,17 +89,10 @@ def cargo_verdict(ex: Example, rust: str, root: Path, env: dict[str, str]) -> Ve
                    tests_passed=passed, tests_total=total)
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and all finished descendants (rustc, cargo, test binaries)."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
-
-
 def _timed(fn):  # type: ignore[no-untyped-def]
-    w0, c0 = time.monotonic(), _cpu()
+    t0 = time.monotonic()
     out = fn()
-    return out, time.monotonic() - w0, _cpu() - c0
+    return out, time.monotonic() - t0
 
 
 def main() -> int:
@@ -112,53 +105,54 @@ def main() -> int:
     print(f"candidates: {len(cands)}")
     gt = GroundTruth()
     wall: dict[str, float] = {}
-    cpu: dict[str, float] = {}
     statuses: dict[str, list[str]] = {}
     reqs = [VerifyRequest(e, r, gt) for e, r in cands]
+    c_runs: list[float] = []
 
-    def batched() -> list[Verdict]:
-        return verify_batch(reqs)
+    def batched() -> None:
+        vc, secs = _timed(lambda: verify_batch(reqs))
+        c_runs.append(secs)
+        statuses[f"c_batched#{len(c_runs)}"] = [v.status for v in vc]
 
-    def rustc_each() -> list[Verdict]:
-        return verify_candidates([Candidate(r, test_code(e), test_names(e), gt.limits) for e, r in cands], batch=False)
-
-    c_runs: list[tuple[float, float]] = []
-    vc, w, c = _timed(batched)
-    c_runs.append((w, c))
-    statuses["c_batched"] = [v.status for v in vc]
-    vb, wall["b_rustc_each"], cpu["b_rustc_each"] = _timed(rustc_each)
+    # The machine is shared, so its load drifts: (c) is run before, during (after every quarter
+    # of (a)) and after the others, and the median of those runs is compared, so that (a) and (c)
+    # are measured under the same mix of conditions.
+    batched()
+    vb, wall["b_rustc_each"] = _timed(lambda: verify_candidates(
+        [Candidate(r, test_code(e), test_names(e), gt.limits) for e, r in cands], batch=False))
     statuses["b_rustc_each"] = [v.status for v in vb]
-    vc, w, c = _timed(batched)
-    c_runs.append((w, c))
     if not args.skip_cargo:
         root = Path(tempfile.mkdtemp(prefix="sse-bench-cargo-"))
         env = {**os.environ, **tool_env()}
         env.pop("CARGO_TARGET_DIR", None)
+        va: list[Verdict] = []
+        a_secs = 0.0
         try:
-            va, wall["a_cargo_each"], cpu["a_cargo_each"] = _timed(lambda: [cargo_verdict(e, r, root, env) for e, r in cands])
+            quarter = max(1, len(cands) // 4)
+            for i in range(0, len(cands), quarter):
+                part, secs = _timed(lambda i=i: [cargo_verdict(e, r, root, env) for e, r in cands[i:i + quarter]])
+                va += part
+                a_secs += secs
+                batched()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+        wall["a_cargo_each"] = a_secs
         statuses["a_cargo_each"] = [v.status for v in va]
-    vc, w, c = _timed(batched)
-    c_runs.append((w, c))
-    statuses["c_batched_last"] = [v.status for v in vc]
-    # (c) ran before, between and after the others: the median of its three runs is used, so a
-    # change of machine load during the run neither flatters nor penalises it.
-    print("c_batched runs (wall s / cpu s): " + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in c_runs))
-    wall["c_batched"] = statistics.median(a for a, _ in c_runs)
-    cpu["c_batched"] = statistics.median(b for _, b in c_runs)
+    else:
+        batched()
+    print("c_batched runs (s): " + ", ".join(f"{x:.1f}" for x in c_runs) + "; the median is used")
+    wall["c_batched"] = statistics.median(c_runs)
 
     n = len(cands)
-    print(f"verdict mix (batched): {dict(collections.Counter(statuses['c_batched']))}")
+    print(f"verdict mix (batched): {dict(collections.Counter(statuses['c_batched#1']))}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cpus)")
     for k in wall:
-        print(f"{k:14s} wall {wall[k]:7.1f} s = {n / wall[k]:7.2f} verdicts/s   cpu {cpu[k]:7.1f} s = "
-              f"{n / cpu[k]:7.2f} verdicts/cpu-s")
+        print(f"{k:14s} {wall[k]:7.1f} s = {n / wall[k]:7.2f} verdicts/s")
     for num, den, label in (("a_cargo_each", "c_batched", "c vs a (batched vs cargo each)"),
                             ("a_cargo_each", "b_rustc_each", "b vs a (rustc each vs cargo each)"),
                             ("b_rustc_each", "c_batched", "c vs b (batched vs rustc each)")):
         if num in wall and den in wall:
-            print(f"speed-up {label}: wall {wall[num] / wall[den]:.1f}x, cpu {cpu[num] / cpu[den]:.1f}x")
+            print(f"speed-up {label}: {wall[num] / wall[den]:.1f}x")
     disagree = [(i, {k: v[i] for k, v in statuses.items()}) for i in range(n)
                 if len({v[i] for v in statuses.values()}) > 1]
     print(f"disagreements: {len(disagree)}")

@@ -44,6 +44,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         all_models = list(dict.fromkeys((models or list(tasks[0].systems)) + baselines))
     plan = Plan(task_glob=args.tasks, models=tuple(all_models), runs=args.runs, output=args.output)
     _precheck_corpora(tasks)
+    if args.scheduler:
+        import os
+
+        from sse.executor import configure_executor
+
+        os.environ["SSE_SCHEDULER"] = args.scheduler  # doit's worker processes read it too
+        configure_executor(args.scheduler)  # an unreachable scheduler fails here, before any work
     doit_args = ["report"] if args.jobs <= 1 else ["-n", str(args.jobs), "report"]
     if args.verbose:
         doit_args = ["--verbosity", "2", *doit_args]
@@ -91,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--output", default="reports", help="report folder (default: reports)")
     ev.add_argument("--max-cost", type=float, default=None, help="stop remote calls once this many USD are spent")
     ev.add_argument("-j", "--jobs", type=int, default=1, help="doit tasks in parallel")
+    ev.add_argument("--scheduler", default=None,
+                    help="run generate/verify batches on a Dask cluster, e.g. tcp://127.0.0.1:8786 "
+                         "(default: $SSE_SCHEDULER, else this machine)")
     ev.add_argument("-v", "--verbose", action="store_true")
     ev.set_defaults(func=_evaluate)
     for mod in COMMAND_MODULES:

@@ -77,7 +77,7 @@ class LocalExecutor:
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["sse.verify"])
+            ctx.set_forkserver_preload(["sse.verify", "sse.verify.programs"])
             self._pool = ProcessPoolExecutor(max_workers=self._slots, mp_context=ctx)
         return self._pool
 

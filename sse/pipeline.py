@@ -312,7 +312,8 @@ def action_generate(task_path: str, system: str, run: int) -> None:
             fresh[name] = (entries, [])  # type: ignore[assignment]
         with Progress(f"generate {task.id} {system} r{run}", total=len(raw_examples),
                       done=len(raw_examples) - len(todo), hits=header["cache_hits"]) as bar:
-            step = max(1, int(getattr(adapter, "batch_size", GEN_CHUNK)))
+            ex = get_executor()  # a cluster gets one adapter batch per worker slot at a time
+            step = max(1, int(getattr(adapter, "batch_size", GEN_CHUNK))) * (ex.slots if ex.name != "local" else 1)
             for start in range(0, len(todo), step):
                 batch = todo[start:start + step]
                 comps = get_executor().generate(task_path, system, [p for *_, p in batch])
@@ -335,6 +336,7 @@ def action_generate(task_path: str, system: str, run: int) -> None:
 # ------------------------------------------------------------------ stage: verify
 @functools.cache
 def _verify_fns() -> tuple[Callable[..., Any], ...]:
+    import sse.verify.programs  # noqa: F401 - registers the program-suite judge
     from sse.verify import VerifyRequest, extract_rust, verdict_key, verify_batch
 
     return VerifyRequest, extract_rust, verdict_key, verify_batch
@@ -399,8 +401,9 @@ def action_verify(task_path: str, system: str, run: int) -> None:
         n_total = sum(len(e) for e, _ in fresh.values())
         with Progress(f"verify {task.id} {system} r{run}", total=n_total,
                       done=n_total - sum(len(ix) for _, (_, ix) in items), hits=header["cache_hits"]) as bar:
-            for start in range(0, len(items), VERIFY_CHUNK):
-                chunk = items[start:start + VERIFY_CHUNK]
+            step = max(VERIFY_CHUNK, 16 * get_executor().slots)  # keep every worker busy
+            for start in range(0, len(items), step):
+                chunk = items[start:start + step]
                 verdicts = get_executor().verify([req for _, (req, _) in chunk])
                 for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
                     vd = v.to_dict() | {"key": vkey}
@@ -568,7 +571,8 @@ def action_report(task_path: str, plan_json: str) -> None:
     plan = Plan(**json.loads(plan_json))
     task = _task(task_path)
     out_dir = report_dir(plan, task.id)
-    build_report(out_dir, out_dir, results=json.loads((out_dir / "results.json").read_text()))
+    # results.json belongs to the stats stage: the report only renders it
+    build_report(out_dir, out_dir, formats=("md", "html"), results=json.loads((out_dir / "results.json").read_text()))
 
 
 # ------------------------------------------------------------------ doit

@@ -155,7 +155,7 @@ class AprFile:
                 pre = f.read(PREAMBLE_SIZE)
                 if len(pre) < 4 or pre[:4] != MAGIC:
                     raise ArtifactError(f"not an .apr file (magic {pre[:4]!r}, expected {MAGIC!r})", file=p,
-                                        field="magic", fix="convert the model with `sse models fetch`")
+                                        field="magic", fix="point at an .apr written by the converter")
                 if len(pre) < PREAMBLE_SIZE:
                     raise ArtifactError("file truncated inside the preamble", file=p, field="header",
                                         fix="delete it and convert again")

@@ -11,10 +11,12 @@ every diagnostic's primary span names the file, hence the candidate, it belongs 
    every remaining module be judged alone.
 2. (A failing build stops after analysis, so each extra round costs about a type-check.)
 3. Run the binary once, filtered to `sse_gt_tests::` (never the model's own tests), with
-   several test threads; per-test `ok`/`FAILED` lines are parsed. Tests without a result
-   (the binary hung, aborted or ran out of memory) are re-run per module alone; a module that
-   still dies has each unfinished test run alone, so the culprit is named and its
-   neighbours get their own results.
+   several test threads and a silence limit (the test time limit); per-test `ok`/`FAILED`
+   lines are parsed. If it fell silent with no more tests missing than threads, those tests
+   are the hangs. Otherwise (abort, out of memory, output flood) the stragglers run with
+   `--test-threads=1`, which names each test before running it, so the culprit of a death or
+   a silence is known; it is recorded and the rest run again without it. After a timeout, the
+   culprit's sibling stragglers run together once. Results are the same batched or alone.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def _attribute(res: CompileResult, states: list[_State]) -> tuple[dict[str, list
 
 
 def _compile_loop(states: list[_State], tmp: Path) -> None:
-    """Type-check, drop failing modules, repeat; then build the test binary of the survivors."""
+    """Build, drop the modules that own errors, repeat until the test binary of the survivors builds."""
     alive = list(states)
     suspicious: list[_State] = []
     # Full builds only: a build with errors stops after analysis, so it costs about a type-check;
@@ -373,11 +375,11 @@ def _run_sequential(binary: Path, pending: list[tuple[_State, str]], by_mod: dic
                 kind, why = _describe_death(res)
                 s.outcomes[n] = TestOutcome(n, kind, why)
                 if kind == "timeout":
-                    # The candidate already times out; its other stragglers would each cost a full
-                    # time limit more without changing the verdict, so they are not run.
-                    for s2, n2 in queue:
-                        if s2 is s and n2 not in s.outcomes:
-                            s.outcomes[n2] = TestOutcome(n2, "skipped", f"not run: {n} timed out")
+                    # One at a time, each further hang of this candidate would cost another full
+                    # limit: its other stragglers run together, in parallel, once.
+                    rest = [n2 for s2, n2 in queue if s2 is s and n2 not in s.outcomes]
+                    if rest:
+                        _run_parallel_rest(binary, s, rest, idle)
         elif not complete:
             # Died before any test started (or output was lost): nothing to attribute.
             for s, n in queue:
@@ -388,6 +390,29 @@ def _run_sequential(binary: Path, pending: list[tuple[_State, str]], by_mod: dic
                  or (s.outcomes[n].status == "fail" and not s.outcomes[n].message and not complete)]
         if complete:
             queue = [(s, n) for s, n in queue if n not in s.outcomes]
+
+
+def _run_parallel_rest(binary: Path, s: _State, names: list[str], idle: float) -> None:
+    """Run some tests of one candidate together; a test without a result when the run falls
+    silent has run for the whole limit (see _run_tests) and is a timeout."""
+    full = [f"{s.mod}::{TEST_MODULE}::{n}" for n in names]
+    lim = dataclasses.replace(_test_limits([s], idle * (2 + len(names) / 10)), idle_s=idle)
+    t0 = time.monotonic()
+    res = _run_binary(binary, [*full, "--exact", f"--test-threads={max(TEST_THREADS, len(names))}"], lim)
+    s.run_s += time.monotonic() - t0
+    results, messages = _parse_run(res)
+    complete = _completed(res)
+    kind, why = _describe_death(res)
+    for n, f in zip(names, full, strict=True):
+        st = results.get(f)
+        if st == "ok":
+            s.outcomes[n] = TestOutcome(n, "pass")
+        elif st == "FAILED":
+            s.outcomes[n] = TestOutcome(n, "fail", _clean_message(messages.get(f, ""))[:500] if complete else
+                                        "failed (message lost: another test of this candidate hung)")
+        else:
+            s.outcomes[n] = TestOutcome(n, "timeout" if res.timed_out else kind,
+                                        f"no result within {idle:g}s" if res.timed_out else why)
 
 
 def _verdict_from_outcomes(s: _State) -> Verdict:

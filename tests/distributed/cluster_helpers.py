@@ -14,6 +14,8 @@ from pathlib import Path
 
 import fake_kinds  # noqa: F401 - registers the fake kind in the test (client) process
 
+from sse.pipeline import read_entries
+
 HERE = Path(__file__).parent
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -110,7 +112,8 @@ def start_cluster(root: Path, n_workers: int = 2) -> Cluster:
     try:
         for _ in range(n_workers):
             cluster.add_worker(wait=False)
-        cluster.wait_workers(n_workers)
+        if n_workers:
+            cluster.wait_workers(n_workers)
     except BaseException:
         cluster.stop()
         raise
@@ -141,10 +144,10 @@ def build_results(project: Path, systems: list[str], runs: int) -> dict[tuple[st
     out: dict[tuple[str, int, str], dict[str, object]] = {}
     for s in systems:
         for r in range(runs):
-            gen = json.loads((project / "cache/build/tiny" / s / f"generate-r{r}.json").read_text())
-            texts = {g["example_id"]: g["completion"]["text"] for g in gen["entries"]}
-            ver = json.loads((project / "cache/build/tiny" / s / f"verify-r{r}.json").read_text())
-            for e in ver["entries"]:
+            _, gen = read_entries(project / "cache/build/tiny" / s / f"generate-r{r}.json")
+            texts = {g["example_id"]: g["completion"]["text"] for g in gen}
+            _, ver = read_entries(project / "cache/build/tiny" / s / f"verify-r{r}.json")
+            for e in ver:
                 v = e["verdict"] or {}
                 key = (s, r, e["example_id"])
                 assert key not in out, f"sample counted twice: {key}"
@@ -159,7 +162,7 @@ def verdict_workers(project: Path, systems: list[str], runs: int) -> set[str]:
     found = set()
     for s in systems:
         for r in range(runs):
-            ver = json.loads((project / "cache/build/tiny" / s / f"verify-r{r}.json").read_text())
-            found |= {e["verdict"]["meta"]["worker"] for e in ver["entries"]
+            _, ver = read_entries(project / "cache/build/tiny" / s / f"verify-r{r}.json")
+            found |= {e["verdict"]["meta"]["worker"] for e in ver
                       if e["verdict"] and "worker" in e["verdict"].get("meta", {})}
     return found

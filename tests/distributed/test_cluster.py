@@ -260,3 +260,17 @@ def test_worker_killed_mid_verification_still_completes(tmp_path: Path, monkeypa
         c.stop()
     assert build_results(remote, systems, 1) == build_results(local, systems, 1)
     assert verdict_workers(remote, systems, 1) == set(pids) - {victim_addr}  # its in-flight batch was redone
+
+
+def test_scheduler_without_workers_is_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = start_cluster(tmp_path / "cluster", n_workers=0)
+    try:
+        monkeypatch.setenv("SSE_SCHEDULER_TIMEOUT", "1")
+        monkeypatch.setenv("SSE_SCHEDULER", c.address)
+        close_executor()
+        with pytest.raises(ClusterError, match="has no workers") as e:
+            get_executor()
+        assert "\n" not in e.value.one_line() and "dask worker" in e.value.one_line()
+    finally:
+        close_executor()
+        c.stop()

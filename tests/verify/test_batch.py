@@ -163,3 +163,21 @@ def test_identical_requests_judged_once(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(api, "verify_candidates", spy)
     vs = verify_batch([VerifyRequest(EX, GOOD, GT)] * 3)
     assert seen == [1] and [v.status for v in vs] == ["pass"] * 3 and len({v.key for v in vs}) == 1
+
+
+@needs_rustc
+def test_hangs_and_aborts_do_not_change_neighbours_counts() -> None:
+    """Per-test results are the same batched or alone, even next to a hang and an abort."""
+    limits = Limits(test_timeout_s=2.0)
+    hang = "pub fn add(a: i64, b: i64) -> i64 { if a == 0 { loop { std::hint::spin_loop(); } } a - b }"
+    abort = "pub fn add(a: i64, b: i64) -> i64 { if a < 0 { std::process::abort() } a + b }"
+    wrong = "pub fn add(a: i64, b: i64) -> i64 { if a == 1 { 0 } else { a + b } }"
+    cands = [Candidate(s, _tests(), ["t0", "t1", "t2"], limits) for s in (GOOD, hang, abort, wrong)]
+    batched = verify_candidates(cands, batch=True)
+    alone = verify_candidates(cands, batch=False)
+    summary = [(v.status, v.tests_passed, tuple(o.status for o in v.tests)) for v in batched]
+    assert summary == [(v.status, v.tests_passed, tuple(o.status for o in v.tests)) for v in alone]
+    assert summary == [("pass", 3, ("pass", "pass", "pass")),
+                       ("timeout", 0, ("fail", "timeout", "fail")),
+                       ("crash", 2, ("pass", "pass", "crash")),
+                       ("test_failure", 2, ("fail", "pass", "pass"))]
