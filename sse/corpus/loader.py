@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from sse.cache import Store, content_key
+from sse.cache import Store, content_key, file_key
 from sse.corpus.classify import classify
 from sse.errors import CorpusError
 from sse.records import Example, TestCase
@@ -450,6 +450,13 @@ def _is_program_folder(folder: Path) -> bool:
     return any(sub.is_dir() and any(sub.glob("test_*.py")) for sub in folder.iterdir())
 
 
+def _folder_key(folder: Path) -> str:
+    """Content key of every file of a program example (suite, data, program): part of Example.key(),
+    so an edited test or data file invalidates that example's verdicts and nothing else."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return content_key("program-folder", [(str(p.relative_to(folder)), file_key(p)) for p in files])
+
+
 def _invoked_script(scripts: list[Path], tests: list[Path]) -> Path | None:
     """The program the suites run as a command: the script named most often in the tests' string
     literals (a suite may also import a helper module), else test_<name>.py's <name>.py."""
@@ -496,7 +503,8 @@ def _program_examples(folder: Path) -> tuple[Example, ...]:
         ex_id = re.sub(r"[^a-z0-9_]", "_", sub.name.lower())
         out.append(Example(id=ex_id, python=source, entry_point=script.name, kind="program", tests=(),
                            level=level, level_explicit=False, source_path=str(script), folder=str(sub),
-                           meta={"test_count": n_tests, "test_files": [t.name for t in tests]}))
+                           meta={"test_count": n_tests, "test_files": [t.name for t in tests],
+                                 "files_key": _folder_key(sub)}))
     if not out:
         raise CorpusError("no program folders (a subfolder with test_*.py)", file=str(folder),
                           fix="point at a folder of program examples")

@@ -158,8 +158,10 @@ def parse_annotation(node: ast.expr, ex: Example, where: str) -> PyType:
         sl = node.slice
         elts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
         if kind == "tuple" and any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in elts):
-            raise _err(ex, f"variable-length tuple {ast.unparse(node)!r} has no Rust tuple", where,
-                       "annotate it as list[T] instead")
+            # tuple[T, ...]: a variable-length homogeneous sequence, which Rust spells Vec<T>
+            if len(elts) != 2 or not (isinstance(elts[1], ast.Constant) and elts[1].value is Ellipsis):
+                raise unsupported
+            return PyType("list", (parse_annotation(elts[0], ex, where),))
         args = tuple(parse_annotation(e, ex, where) for e in elts)
         if kind == "union":
             return _union(list(args), unsupported)
@@ -418,7 +420,7 @@ def rust_value(v: Any, t: PyType, *, top_arg: bool = False) -> str:
             raise _ValueError(f"{v!r} is not a str")
         return rust_str(v) if top_arg else f"String::from({rust_str(v)})"
     if k == "list":
-        if not isinstance(v, list):
+        if not isinstance(v, (list, tuple)):  # a tuple value of a tuple[T, ...] annotation
             raise _ValueError(f"{v!r} is not a list")
         if not v:
             return f"Vec::<{t.args[0].rust()}>::new()"

@@ -9,7 +9,7 @@ import pytest
 
 from sse.config import GroundTruth
 from sse.errors import CorpusError
-from sse.records import TestCase
+from sse.records import Example, TestCase
 from sse.verify import VerifyRequest, rust_signature, verify_batch
 from sse.verify.translate import (
     FLOAT,
@@ -65,7 +65,7 @@ def test_none_return_with_raise() -> None:
 @pytest.mark.parametrize("py,msg", [
     ("def f(x: Any) -> int: ...", "unsupported annotation"),
     ("def f(x: list) -> int: ...", "no element type"),
-    ("def f(x: tuple[int, ...]) -> int: ...", "variable-length tuple"),
+    ("def f(x: tuple[int, ..., int]) -> int: ...", "unsupported annotation"),
     ("def f(x: set[float]) -> int: ...", "not hashable"),
     ("def f(*xs: int) -> int: ...", "*args"),
     ("def g(x: int) -> int: ...", "no function named 'f'"),
@@ -177,3 +177,11 @@ def test_correct_pass_and_wrong_fail_compiled() -> None:
         want = "pass" if i % 2 == 0 else "test_failure"
         assert v.status == want, (CASES[i // 2][0], v.status, v.diagnostics)
         assert v.tests_total == 3
+
+
+def test_variable_length_tuple_is_a_vec() -> None:
+    ex = Example(id="f", python="def f(xs: tuple[str, ...]) -> tuple[int, ...]: ...", entry_point="f",
+                 tests=(TestCase(args=(("a", "b"),), expected=(1, 2)), TestCase(args=((),), expected=())))
+    assert rust_signature(ex) == "pub fn f(xs: Vec<String>) -> Vec<i64>"
+    code = generate_tests(ex)
+    assert 'vec![String::from("a"), String::from("b")]' in code and "vec![1i64, 2i64]" in code
