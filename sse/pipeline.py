@@ -34,6 +34,7 @@ from sse.progress import Progress
 from sse.records import Example, Sample, Verdict, example_from_dict, example_to_dict
 
 REMOTE_KINDS = frozenset({"claude", "gemini", "llm"})
+BUILD_FORMAT = 2  # layout of build files; part of every up-to-date check, so a new layout rebuilds them
 GEN_CHUNK = 4  # completions are stored after each chunk: an interrupt loses at most one chunk
 VERIFY_CHUNK = 64
 
@@ -592,6 +593,8 @@ def store_has_all(target: str, namespace: str, task: Any = None, values: Any = N
 def _static_fingerprint(task: TaskConfig, name: str) -> str:
     """What identifies a system at graph-load time (native models add their .apr as a file_dep)."""
     spec = _spec(task, name)
+    if spec.kind == "native":  # identified by its validated .apr (a file_dep); never convert at graph load
+        return content_key("native", asdict(spec.prices), spec.source, spec.options)
     try:
         adapter = _adapter(task, name)
         reason = adapter.unavailable_reason()
@@ -642,7 +645,7 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                        "actions": [(action_generate, [task.path, name, run])],
                        "file_dep": [examples_json, *model_stage_deps(task, name)], "targets": [str(gen_t)],
                        "task_dep": dep0,
-                       "uptodate": [config_changed(content_key(fp, prompt_key, run)),
+                       "uptodate": [config_changed(content_key(BUILD_FORMAT, fp, prompt_key, run)),
                                     (store_has_all, [str(gen_t), "completion"], {})],
                        "doc": f"completions of {name}, run {run}" + (" (copy of run 0: deterministic)"
                                                                      if dep0 else "")}
@@ -650,7 +653,8 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                        "actions": [(action_verify, [task.path, name, run])],
                        "file_dep": [str(gen_t)], "targets": [str(ver_t)],
                        "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
-                       "uptodate": [config_changed(verify_key), (store_has_all, [str(ver_t), "verdict"], {})],
+                       "uptodate": [config_changed(content_key(BUILD_FORMAT, verify_key)),
+                                    (store_has_all, [str(ver_t), "verdict"], {})],
                        "doc": f"compile and test {name}'s Rust, run {run}"}
                 ver_targets.append(str(ver_t))
         rdir = report_dir(plan, task.id)
