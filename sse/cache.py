@@ -9,10 +9,11 @@ nothing. An evicted entry is simply recomputed by whoever asks for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,20 +122,27 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
-    """Temp file + rename: a process killed at any moment leaves the old file or the new one.
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
-    `durable` adds an fsync, which only matters for power loss (derived build files skip it).
-    """
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, durable: bool = False) -> Iterator[Path]:
+    """Yield a temp path beside `path`; when the block succeeds it gets normal permissions and is
+    renamed onto `path`, otherwise it is removed. A process killed at any moment leaves the old file
+    or the new one, never a partial one. `durable` fsyncs first (matters only for power loss)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
+        yield Path(tmp)
+        if durable:
+            with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())  # mkstemp makes it 0600
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -142,3 +150,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
+    """Temp file + rename (see atomic_path)."""
+    with atomic_path(path, durable=durable) as tmp:
+        tmp.write_bytes(data)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from sse.cache import atomic_path
 from sse.errors import ArtifactError
 
 MAGIC = b"APR!"
@@ -76,36 +76,12 @@ def _dtype_name(arr: np.ndarray) -> str:
     return name
 
 
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def finalize_tmp(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
-    """Give the temp file normal permissions (mkstemp makes it 0600) and rename it into place."""
-    os.chmod(tmp, _umask_mode())
-    os.replace(tmp, dest)
-
-
 def write_apr(path: str | os.PathLike[str], metadata: Mapping[str, Any],
               tensors: Mapping[str, np.ndarray]) -> Path:
     """Write atomically (temp file in the same folder + rename): never a partial .apr."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_apr_stream(f, metadata, tensors)
-            f.flush()
-            os.fsync(f.fileno())
-        finalize_tmp(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(out, durable=True) as tmp, open(tmp, "wb") as f:
+        write_apr_stream(f, metadata, tensors)
     return out
 
 

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from sse.artifacts.apr import finalize_tmp, write_apr_stream
+from sse.artifacts.apr import write_apr_stream
+from sse.cache import atomic_path
 from sse.errors import ArtifactError
 from sse.runtime.chat import ChatTemplate
 from sse.runtime.engine import LAYER_TENSORS, LlamaConfig, LlamaModel
@@ -575,19 +575,9 @@ def convert(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[st
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_path(dest, durable=True) as tmp:  # no .apr unless it validates
+        with open(tmp, "wb") as f:
             write_apr_stream(f, metadata, tensors)
-            f.flush()
-            os.fsync(f.fileno())
         del tensors, stored
         report["validation"] = {**validate_apr(tmp), "path": str(dest)}
-        finalize_tmp(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return report
