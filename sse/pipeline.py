@@ -29,7 +29,7 @@ from doit.tools import config_changed
 from sse.cache import Store, atomic_write_bytes, atomic_write_text, cache_root, content_key
 from sse.config import TaskConfig, load_tasks, systems_for
 from sse.executor import get_executor
-from sse.models.base import Adapter, Decoding, Prompt, SystemSpec, build_adapter, extra_key
+from sse.models.base import Adapter, Prompt, SystemSpec, build_adapter, extra_key
 from sse.progress import Progress
 from sse.records import Example, Sample, Verdict, example_from_dict, example_to_dict
 
@@ -113,10 +113,6 @@ def _payload(task_id: str) -> dict[str, Any]:
     return _examples_payload(task_id, path.stat().st_mtime_ns)
 
 
-def _load_examples(task_id: str) -> list[Example]:
-    return [example_from_dict(d) for d in _payload(task_id)["examples"]]
-
-
 def _signature(example: Example) -> str:
     from sse.verify import rust_signature
 
@@ -136,10 +132,6 @@ def generation_key(fingerprint: str, prompt: Prompt, stochastic: bool, extra: An
     """Model identity + rendered prompt + decoding (+ run index only when stochastic)."""
     return content_key("completion/1", fingerprint, prompt.system, prompt.user, asdict(prompt.decoding),
                        prompt.run if stochastic else None, extra)
-
-
-def _is_deterministic(adapter: Adapter, decoding: Decoding) -> bool:
-    return not adapter.is_stochastic(decoding)
 
 
 # ------------------------------------------------------------------ stage: corpus
@@ -209,19 +201,28 @@ def _shard_path(target: Path, name: str) -> Path:
     return target.with_suffix(".d") / f"{name}.json"
 
 
-def _shard_keys(target: Path, name: str) -> list[str] | None:
+def _read_keys(build_file: Path) -> list[str] | None:
+    """The `.keys` sidecar of a build file: one store key a line, `<retry>` for a harness failure."""
     try:
-        return [k for k in _shard_path(target, name).with_suffix(".keys").read_bytes().decode().split("\n") if k]
+        return [k for k in build_file.with_suffix(".keys").read_bytes().decode().split("\n") if k]
     except FileNotFoundError:
         return None
 
 
-def _shard_reusable(target: Path, name: str, namespace: str) -> bool:
-    keys = _shard_keys(target, name)
-    if keys is None or not _shard_path(target, name).exists():
+def _all_stored(keys: list[str] | None, namespace: str) -> bool:
+    """True when the sidecar exists, lists no harness failure, and every key is still in the store."""
+    if keys is None:
         return False
     have = _store_keys()
     return all(k != "<retry>" and f"{namespace}/{k}" in have for k in keys)
+
+
+def _shard_keys(target: Path, name: str) -> list[str] | None:
+    return _read_keys(_shard_path(target, name))
+
+
+def _shard_reusable(target: Path, name: str, namespace: str) -> bool:
+    return _shard_path(target, name).exists() and _all_stored(_shard_keys(target, name), namespace)
 
 
 def _old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
@@ -241,8 +242,8 @@ def _finish_sharded(target: Path, header: dict[str, Any], names: list[str],
     for name, (entries, keys) in fresh.items():
         _write(_shard_path(target, name), entries, keys)
     all_keys: list[str] = []
-    for name in names:
-        all_keys.extend(_shard_keys(target, name) or ["<retry>"])
+    for name in names:  # fresh shards' keys are in hand; reused shards' sidecars are read
+        all_keys.extend(fresh[name][1] if name in fresh else (_shard_keys(target, name) or ["<retry>"]))
     _write(target, header | {"shards": names}, all_keys)
     keep = {f"{n}{suffix}" for n in names for suffix in (".json", ".keys")}
     folder = target.with_suffix(".d")
@@ -578,16 +579,8 @@ def action_report(task_path: str, plan_json: str) -> None:
 
 # ------------------------------------------------------------------ doit
 def store_has_all(target: str, namespace: str, task: Any = None, values: Any = None) -> bool:
-    """doit up-to-date check: every store entry the build file lists still exists.
-
-    Reads the `.keys` sidecar (one key a line; `<retry>` marks harness failures to retry).
-    """
-    try:
-        keys = [k for k in Path(target).with_suffix(".keys").read_bytes().decode().split("\n") if k]
-    except FileNotFoundError:
-        return False
-    have = _store_keys()
-    return all(k != "<retry>" and f"{namespace}/{k}" in have for k in keys)
+    """doit up-to-date check: every store entry the build file lists still exists."""
+    return _all_stored(_read_keys(Path(target)), namespace)
 
 
 def _static_fingerprint(task: TaskConfig, name: str) -> str:
