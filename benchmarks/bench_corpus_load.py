@@ -11,9 +11,9 @@ import sys
 import tempfile
 import time
 
-from sse.cache import Store
-from sse.corpus import load_corpus
-from sse.corpus.loader import bundled_corpus_path
+from sse.core.store import Store
+from sse.task.corpus import load_corpus
+from sse.task.corpus.loader import bundled_corpus_path
 
 
 def main() -> None:

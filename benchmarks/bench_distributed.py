@@ -2,7 +2,7 @@
 Dask cluster; plus the per-task overhead of the Dask path (and, with --apr, generation cost).
 
 Candidates: every reference Rust of the bundled function corpus plus mutants of them
-(sse.verify.mutants) until N. Each mode verifies the same list in the pipeline's chunks of
+(sse.scorers.mutants) until N. Each mode verifies the same list in the pipeline's chunks of
 --chunk requests and must return the same verdicts (status, key, tests) in the same order.
 
   serial   verify_batch in this process, chunk by chunk (the executor before this change)
@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sse.config import GroundTruth
-from sse.corpus import load_corpus
-from sse.verify import VerifyRequest, verify_batch
-from sse.verify.mutants import make_mutants
+from sse.scorers import VerifyRequest, verify_batch
+from sse.scorers.mutants import make_mutants
+from sse.task.config import GroundTruth
+from sse.task.corpus import load_corpus
 
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -145,10 +145,11 @@ def overhead(ex: Any, reqs: list[VerifyRequest]) -> dict[str, float]:
 def generation(apr: str, n: int, max_tokens: int, ex: Any | None) -> dict[str, float]:
     """Native generation of n prompts, in-process; and through Dask when ex is given (first call
     includes the model load on each worker, the second does not)."""
-    from sse.config import load_task
-    from sse.models.base import Decoding, SystemSpec, build_adapter
-    from sse.pipeline import render_prompt
-    from sse.verify import rust_signature
+    from sse.run.pipeline import render_prompt
+    from sse.scorers import rust_signature
+    from sse.systems.base import build_adapter
+    from sse.task.config import load_task
+    from sse.task.spec import Decoding, SystemSpec
 
     task = load_task(str(Path(__file__).resolve().parent.parent / "tasks" / "python-to-rust.yaml"))
     task = dataclasses.replace(task, decoding=Decoding(max_tokens=max_tokens))
@@ -169,7 +170,7 @@ def generation(apr: str, n: int, max_tokens: int, ex: Any | None) -> dict[str, f
             "cpu_s_per_completion": sum(c.cpu_s or 0.0 for c in comps) / n,
             "mean_tokens_out": toks / n, "mean_tokens_in": sum(c.tokens_in or 0 for c in comps) / n}
     if ex is not None:
-        from sse.distributed import remote_generate, split
+        from sse.exec.dask import remote_generate, split
 
         fp = adapter.fingerprint()
         for label in ("dask_first_s_per_completion", "dask_warm_s_per_completion"):
@@ -198,9 +199,9 @@ def main() -> int:
     reqs = candidates(args.n)
     print(f"{len(reqs)} candidates ({sum(1 for r in reqs if r.rust == r.example.rust_reference)} references), "
           f"chunks of {args.chunk}; cpus={len(os.sched_getaffinity(0))}, load average {os.getloadavg()[0]:.1f}")
-    from sse.distributed import DaskExecutor
-    from sse.executor import LocalExecutor
-    from sse.verify import verdict_key
+    from sse.exec.dask import DaskExecutor
+    from sse.exec.local import LocalExecutor
+    from sse.scorers import verdict_key
 
     t0 = time.perf_counter()
     for r in reqs:
@@ -224,7 +225,7 @@ def main() -> int:
         ex = None
         try:
             ex = DaskExecutor(cluster.address)
-            ex.verify(reqs[:2])  # connect, identify workers, import sse.verify on them
+            ex.verify(reqs[:2])  # connect, identify workers, import sse.scorers on them
             t_dask, got = timed(ex.verify, reqs, args.chunk)
             rows.append((f"dask ({args.workers} workers)", t_dask))
             diffs[rows[-1][0]] = differences(base, got, reqs)

@@ -51,9 +51,9 @@ def make_project(root: Path, n_examples: int, n_systems: int, runs: int) -> None
 
 def phase(root: Path, stage: str) -> None:
     """Body of one timed phase (runs in a fresh process)."""
-    from sse import pipeline
-    from sse.models.base import register_kind
-    from sse.records import Completion, Verdict
+    from sse.core.records import Completion, Verdict
+    from sse.run import pipeline
+    from sse.systems.base import register_kind
 
     class Fake:
         def __init__(self, spec: Any, task: Any) -> None:
@@ -75,7 +75,7 @@ def phase(root: Path, stage: str) -> None:
                                latency_s=0.0, cpu_s=0.0) for p in prompts]
 
     register_kind("bench-fake")(Fake)
-    from sse.verify import VerifyRequest, extract_rust, verdict_key
+    from sse.scorers import VerifyRequest, extract_rust, verdict_key
 
     def stub(reqs: list[Any]) -> list[Verdict]:
         return [Verdict(status="pass", tests_passed=3, tests_total=3) for _ in reqs]

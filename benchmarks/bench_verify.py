@@ -25,19 +25,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from sse.config import GroundTruth
-from sse.records import Example, Verdict
-from sse.verify.api import VerifyRequest, test_code, verify_batch
-from sse.verify.batch import Candidate, verify_candidates
-from sse.verify.mutants import make_mutants
-from sse.verify.rustc import find_tool, tool_env, toolchain_id
-from sse.verify.translate import SUPPORT_RS, TEST_MODULE, test_names
+from sse.core.records import Example, Verdict
+from sse.scorers.api import VerifyRequest, test_code, verify_batch
+from sse.scorers.batch import Candidate, verify_candidates
+from sse.scorers.mutants import make_mutants
+from sse.scorers.rustc import find_tool, tool_env, toolchain_id
+from sse.scorers.translate import SUPPORT_RS, TEST_MODULE, test_names
+from sse.task.config import GroundTruth
 
 RESULT_RE = re.compile(r"^test m0::" + TEST_MODULE + r"::(\S+) \.\.\. (ok|FAILED)", re.M)
 
 
 def pick_candidates(n: int) -> list[tuple[Example, str]]:
-    from sse.corpus import load_corpus
+    from sse.task.corpus import load_corpus
 
     exs = [e for e in load_corpus("bundled:functions").examples if e.kind == "function" and e.rust_reference]
     pool: dict[str, list[tuple[Example, str]]] = {"pass": [], "fail": [], "type": []}

@@ -21,7 +21,7 @@ from sse.analysis import costs as cst
 from sse.analysis import pareto as par
 from sse.analysis import stats as st
 from sse.analysis.inputs import Inputs, load_inputs
-from sse.records import VERDICT_STATUSES, Sample
+from sse.core.records import VERDICT_STATUSES, Sample
 
 SCHEMA_VERSION = 1
 DETERMINISTIC_NOTE = ("deterministic system: one generation copied to every run, so run-to-run variance is zero "

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sse.errors import ConfigError
-from sse.records import Sample
+from sse.core.errors import ConfigError
+from sse.core.records import Sample
 
 # Kinds that run on the evaluating machine and so are priced by machine time.
 LOCAL_KINDS = frozenset({"reference", "transpiler", "py2many", "native", "apr", "local", "llama_cpp", "ollama"})

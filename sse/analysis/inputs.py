@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sse.errors import SseError
-from sse.records import VERDICT_STATUSES, Sample
+from sse.core.errors import SseError
+from sse.core.records import VERDICT_STATUSES, Sample
 
 
 class ReportInputError(SseError):

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from sse.cache import content_key
-from sse.records import Sample, TestOutcome, Verdict
+from sse.core.records import Sample, TestOutcome, Verdict
+from sse.core.store import content_key
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from sse.cache import atomic_path
-from sse.errors import ArtifactError
+from sse.core.errors import ArtifactError
+from sse.core.store import atomic_path
 
 MAGIC = b"APR!"
 MAGIC_U32 = 0x41505221

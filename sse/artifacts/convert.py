@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from sse.artifacts.apr import write_apr_stream
-from sse.cache import atomic_path
-from sse.errors import ArtifactError
+from sse.core.errors import ArtifactError
+from sse.core.store import atomic_path
 from sse.runtime.chat import ChatTemplate
 from sse.runtime.engine import LAYER_TENSORS, LlamaConfig, LlamaModel
 from sse.runtime.loader import REF_PREFIX, TOKENIZER_TENSOR

@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from sse.artifacts.modelcache import ModelCache
-from sse.cache import content_key
-from sse.errors import ArtifactError, ConfigError
-from sse.models.base import SystemSpec
+from sse.core.errors import ArtifactError, ConfigError
+from sse.core.store import content_key
+from sse.task.spec import SystemSpec
 
 MANIFEST_FORMAT = 1
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")

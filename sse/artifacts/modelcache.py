@@ -29,8 +29,8 @@ from typing import Any
 
 from filelock import FileLock
 
-from sse.cache import atomic_write_text, cache_root
-from sse.errors import ArtifactError, ConfigError
+from sse.core.errors import ArtifactError, ConfigError
+from sse.core.store import atomic_write_text, cache_root
 
 DEFAULT_MODEL_CACHE_BYTES = 10 * 1000**3
 MANIFEST = "manifest.json"

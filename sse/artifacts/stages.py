@@ -10,9 +10,9 @@ from typing import Any
 
 from sse.artifacts.convert import DEFAULT_THRESHOLDS, convert
 from sse.artifacts.validate import validate_apr
-from sse.cache import atomic_write_text, cache_root, content_key
-from sse.errors import ArtifactError, SseError
-from sse.models.base import SystemSpec
+from sse.core.errors import ArtifactError, SseError
+from sse.core.store import atomic_write_text, cache_root, content_key
+from sse.task.spec import SystemSpec
 
 
 def quantization_of(spec: SystemSpec) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sse.artifacts.apr import AprFile
-from sse.errors import ArtifactError
+from sse.core.errors import ArtifactError
 from sse.runtime.engine import LlamaConfig, LlamaModel
 from sse.runtime.loader import REF_PREFIX, weights_from_apr
 from sse.runtime.threads import blas_threads, default_threads

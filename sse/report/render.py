@@ -17,8 +17,8 @@ import jinja2
 
 from sse.analysis.api import analyze_inputs
 from sse.analysis.inputs import Inputs, load_inputs
-from sse.cache import atomic_write_text
-from sse.records import Verdict
+from sse.core.records import Verdict
+from sse.core.store import atomic_write_text
 from sse.report.plot import pareto_svg
 
 FORMATS = ("json", "md", "html")

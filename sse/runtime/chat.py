@@ -7,7 +7,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from sse.errors import ArtifactError
+from sse.core.errors import ArtifactError
 
 
 def _raise(msg: str) -> None:

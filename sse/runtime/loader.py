@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sse.artifacts.apr import AprFile
-from sse.errors import ArtifactError
+from sse.core.errors import ArtifactError
 from sse.runtime.chat import ChatTemplate
 from sse.runtime.engine import LlamaConfig, LlamaModel
 from sse.runtime.quant import dequantize_q4_0, dequantize_q8_0

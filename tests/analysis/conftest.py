@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sse.records import Sample
+from sse.core.records import Sample
 
 
 def write_dir(root: Path, grids: dict[str, list[list[int]]], *, levels: list[int] | None = None,

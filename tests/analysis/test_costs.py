@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sse.analysis import costs as cst
-from sse.errors import ConfigError
-from sse.records import Sample
+from sse.core.errors import ConfigError
+from sse.core.records import Sample
 
 
 def sample(**kw: object) -> Sample:

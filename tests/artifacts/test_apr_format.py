@@ -10,7 +10,7 @@ import pytest
 import xxhash
 
 from sse.artifacts.apr import ALIGN, FORMAT_VERSION, MAGIC, PREAMBLE, AprFile, read_apr, write_apr
-from sse.errors import ArtifactError
+from sse.core.errors import ArtifactError
 
 
 def _tensors() -> dict[str, np.ndarray]:

@@ -12,10 +12,10 @@ from sse.artifacts.apr import AprFile, write_apr
 from sse.artifacts.convert import check_tokenizer, convert, load_gguf, load_hf_folder
 from sse.artifacts.stages import apr_path, convert_stage, ensure_apr, validate_stage
 from sse.artifacts.validate import validate_apr
-from sse.errors import ArtifactError
-from sse.models.base import SystemSpec
+from sse.core.errors import ArtifactError
 from sse.runtime.loader import load_native
 from sse.runtime.tiny import make_tiny_gguf, make_tiny_llama
+from sse.task.spec import SystemSpec
 
 
 @pytest.fixture(scope="module")

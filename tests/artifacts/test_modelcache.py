@@ -16,11 +16,11 @@ sys.path.insert(0, str(Path(__file__).parent))  # the fake hub helper sits next 
 
 from fetch_fakehub import FakeHub  # noqa: E402
 
-from sse.artifacts import commands  # noqa: E402
 from sse.artifacts.fetch import entry_name, fetch_model, release_sources  # noqa: E402
 from sse.artifacts.modelcache import ModelCache, model_cache_limit, parse_size  # noqa: E402
-from sse.errors import ArtifactError, ConfigError  # noqa: E402
-from sse.models.base import SystemSpec  # noqa: E402
+from sse.cli import model_commands as commands  # noqa: E402
+from sse.core.errors import ArtifactError, ConfigError  # noqa: E402
+from sse.task.spec import SystemSpec  # noqa: E402
 
 SIZE = 20_000  # each model's weights; an entry is this plus ~2 KB of manifest and hub bookkeeping
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sse.cache import Store, atomic_write_text, content_key
+from sse.core.store import Store, atomic_write_text, content_key
 
 
 def test_content_key_is_canonical_and_sensitive() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.config import load_registry, load_task, load_tasks, systems_for
-from sse.errors import ConfigError
+from sse.core.errors import ConfigError
+from sse.task.config import load_registry, load_task, load_tasks, systems_for
 
 GOOD = textwrap.dedent("""\
     task: {id: t, corpus: bundled:functions}

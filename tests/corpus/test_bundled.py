@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sse.cache import Store
-from sse.corpus import bundled_corpus_path, load_corpus
-from sse.corpus.classify import classify
+from sse.core.store import Store
+from sse.task.corpus import bundled_corpus_path, load_corpus
+from sse.task.corpus.classify import classify
 
 REPRO = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "reprorusted-cli"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sse.corpus.classify import DIFFICULTIES, LEVEL_NAMES, WEIGHTS, classify, dots, level_weight
+from sse.task.corpus.classify import DIFFICULTIES, LEVEL_NAMES, WEIGHTS, classify, dots, level_weight
 
 CASES = {
     1: 'def f(name: str) -> str:\n    return "Hi, " + name + "!"\n',

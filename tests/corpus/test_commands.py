@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sse.corpus import commands, load_corpus
+from sse.cli import corpus_commands as commands
+from sse.task.corpus import load_corpus
 
 REPRO = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "reprorusted-cli"
 
@@ -23,7 +24,7 @@ def run(argv: list[str]) -> int:
 
 @pytest.fixture()
 def jsonl(tmp_path: Path) -> Path:
-    folder = Path(__file__).resolve().parents[2] / "sse" / "corpus" / "data" / "functions"
+    folder = Path(__file__).resolve().parents[2] / "sse" / "task" / "corpus" / "data" / "functions"
     lines = []
     for name in ("greet.yaml", "factorial.yaml", "is_prime.yaml"):
         lines.append(json.dumps(yaml.safe_load((folder / name).read_text(encoding="utf-8"))))

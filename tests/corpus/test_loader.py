@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from sse.cache import Store
-from sse.corpus import load_corpus
-from sse.corpus import loader as loader_mod
-from sse.errors import CorpusError
+from sse.core.errors import CorpusError
+from sse.core.store import Store
+from sse.task.corpus import load_corpus
+from sse.task.corpus import loader as loader_mod
 
 PY = "def add(a: int, b: int) -> int:\n    return a + b\n"
 

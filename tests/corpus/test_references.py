@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sse.config import GroundTruth
-from sse.corpus import load_corpus
+from sse.task.config import GroundTruth
+from sse.task.corpus import load_corpus
 
-verify = pytest.importorskip("sse.verify")
+verify = pytest.importorskip("sse.scorers")
 
 
 def _judge(ids: list[str] | None) -> list[tuple[str, str, str]]:

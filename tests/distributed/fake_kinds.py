@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sse.models.base import Decoding, Prompt, SystemSpec, register_kind
-from sse.records import Completion
+from sse.core.records import Completion
+from sse.systems.base import register_kind
+from sse.task.spec import Decoding, Prompt, SystemSpec
 
 KIND = "dist-fake"
 

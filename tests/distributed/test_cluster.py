@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from cluster_helpers import EXAMPLES, Cluster, build_results, start_cluster, verdict_workers, write_project
 
-from sse.config import GroundTruth
-from sse.corpus import load_corpus
-from sse.distributed import ClusterError, DaskExecutor, adapter_loads
-from sse.executor import close_executor, get_executor
-from sse.models.base import Prompt
-from sse.pipeline import Plan, run_doit
-from sse.verify import VerifyRequest, verdict_key
+from sse.exec.dask import ClusterError, DaskExecutor, adapter_loads
+from sse.exec.local import close_executor, get_executor
+from sse.run.pipeline import Plan, run_doit
+from sse.scorers import VerifyRequest, verdict_key
+from sse.task.config import GroundTruth
+from sse.task.corpus import load_corpus
+from sse.task.spec import Prompt
 
 PLAN = Plan(task_glob="tasks/t.yaml", output="reports")
 SYSTEMS_YAML = textwrap.dedent("""\
@@ -193,7 +193,7 @@ def test_ctrl_c_cancels_remote_work(cluster: Cluster, tmp_path: Path, monkeypatc
     close_executor()
     ex = get_executor()
     corpus = load_corpus(str(project / "corpus.jsonl"))
-    from sse.models.base import Decoding
+    from sse.task.spec import Decoding
 
     prompts = [Prompt(system="s", user="u", example=e, run=0, decoding=Decoding()) for e in corpus.examples[:4]]
     timer = threading.Timer(0.7, os.kill, (os.getpid(), signal.SIGINT))  # what Ctrl-C sends

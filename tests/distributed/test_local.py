@@ -13,13 +13,13 @@ from cluster_helpers import EXAMPLES, write_project
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sse.config import GroundTruth
-from sse.corpus import load_corpus
-from sse.distributed import identity, mismatch, n_parts, remote_generate, remote_verify, split
-from sse.executor import LocalExecutor, close_executor, get_executor
-from sse.models.base import Decoding, Prompt, SystemSpec
-from sse.records import Completion, Verdict
-from sse.verify import VerifyRequest, verdict_key, verify_batch
+from sse.core.records import Completion, Verdict
+from sse.exec.dask import identity, mismatch, n_parts, remote_generate, remote_verify, split
+from sse.exec.local import LocalExecutor, close_executor, get_executor
+from sse.scorers import VerifyRequest, verdict_key, verify_batch
+from sse.task.config import GroundTruth
+from sse.task.corpus import load_corpus
+from sse.task.spec import Decoding, Prompt, SystemSpec
 
 
 @given(st.lists(st.integers(), max_size=50), st.integers(min_value=1, max_value=12))
@@ -103,7 +103,7 @@ def test_worker_refuses_generation_with_another_model(tmp_path: Path) -> None:
 
 
 def test_get_executor_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sse.errors import ConfigError
+    from sse.core.errors import ConfigError
 
     monkeypatch.delenv("SSE_SCHEDULER", raising=False)
     close_executor()
@@ -116,7 +116,7 @@ def test_get_executor_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _child(q: Any) -> None:
-    import sse.executor as m
+    import sse.exec.local as m
 
     before = m._EXECUTOR_PID
     m.get_executor()
@@ -127,7 +127,7 @@ def test_forked_child_gets_its_own_executor(monkeypatch: pytest.MonkeyPatch) -> 
     """`doit -n N` forks: a child must not use its parent's pool or cluster connection."""
     import multiprocessing
 
-    import sse.executor as m
+    import sse.exec.local as m
 
     monkeypatch.delenv("SSE_SCHEDULER", raising=False)
     close_executor()

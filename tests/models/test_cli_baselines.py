@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from sse.errors import ConfigError
-from sse.models import base
-from sse.models.base import Decoding, Prompt, SystemSpec
-from sse.models.budget import Budget
-from sse.models.cli_baselines import (
+from sse.core.errors import ConfigError
+from sse.core.records import Example
+from sse.systems import base
+from sse.systems.budget import Budget
+from sse.systems.cli_baselines import (
     ClaudeCodeAdapter,
     CommandAdapter,
     GeminiCliAdapter,
@@ -28,7 +28,7 @@ from sse.models.cli_baselines import (
     OllamaAdapter,
     classify,
 )
-from sse.records import Example
+from sse.task.spec import Decoding, Prompt, SystemSpec
 
 FAKES = Path(__file__).resolve().parents[1] / "data" / "fake_clis"
 SYSTEM = "You translate Python functions to idiomatic Rust. Answer with one rust code block."
@@ -391,7 +391,7 @@ def test_budget_stops_paid_calls_cleanly(fake_path: Path, monkeypatch: pytest.Mo
 def test_budget_counts_registry_priced_tokens(fake_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     """Without provider dollars the budget uses tokens x the registry's prices (Completion.dollars stays None)."""
-    from sse.models.base import Prices
+    from sse.task.spec import Prices
 
     ledger = tmp_path / "ledger.json"
     Budget.start(ledger, 1.0)
@@ -407,7 +407,7 @@ def test_budget_counts_registry_priced_tokens(fake_path: Path, monkeypatch: pyte
 # ------------------------------------------------------- evaluation-like flow
 def test_two_frontier_stand_ins_through_the_registry(fake_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      tmp_path: Path) -> None:
-    from sse.config import load_registry
+    from sse.task.config import load_registry
 
     reg = tmp_path / "models.yaml"
     reg.write_text(
@@ -418,7 +418,7 @@ def test_two_frontier_stand_ins_through_the_registry(fake_path: Path, monkeypatc
         "    options: {model: gemini-2.5-pro, backoff_s: 0.01}\n"
         f"  echo-local:\n    kind: command\n    options: {{argv: [{sys.executable}, {FAKES / 'echo_model.py'}],"
         " deterministic: true}\n")
-    monkeypatch.setattr(base, "BUILTIN_ADAPTER_MODULES", ("sse.models.cli_baselines",))
+    monkeypatch.setattr(base, "BUILTIN_ADAPTER_MODULES", ("sse.systems.cli_baselines",))
     monkeypatch.setenv("FAKE_MODE", "ok")
     ledger = tmp_path / "ledger.json"
     Budget.start(ledger, 10.0)

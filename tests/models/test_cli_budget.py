@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.errors import ConfigError
-from sse.models.budget import ENV_LEDGER, ENV_MAX_COST, Budget
+from sse.core.errors import ConfigError
+from sse.systems.budget import ENV_LEDGER, ENV_MAX_COST, Budget
 
 
 def test_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +50,7 @@ def test_zero_budget_refuses_everything(tmp_path: Path) -> None:
 SPEND = """
 import sys
 from pathlib import Path
-from sse.models.budget import Budget
+from sse.systems.budget import Budget
 b = Budget(Path(sys.argv[1]), 100.0)
 for _ in range(int(sys.argv[2])):
     est = b.reserve("sys")

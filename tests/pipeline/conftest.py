@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from sse.models.base import Decoding, Prompt, SystemSpec, register_kind
-from sse.records import Completion
+from sse.core.records import Completion
+from sse.systems.base import register_kind
+from sse.task.spec import Decoding, Prompt, SystemSpec
 
 CALLS: Counter[str] = Counter()  # "system:example:run" -> generations
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.cache import Store
 from sse.cli import main
+from sse.core.store import Store
 
 
 def _sse(capfd: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

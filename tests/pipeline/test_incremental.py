@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from sse import pipeline
-from sse.cache import Store
-from sse.pipeline import Plan, read_entries, run_doit
+from sse.core.store import Store
+from sse.run import pipeline
+from sse.run.pipeline import Plan, read_entries, run_doit
 
 VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 
 
 @pytest.fixture(autouse=True)
 def counting_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sse.verify import VerifyRequest, extract_rust, verdict_key, verify_batch
+    from sse.scorers import VerifyRequest, extract_rust, verdict_key, verify_batch
 
     def counted(reqs: list[Any]) -> list[Any]:
         for r in reqs:

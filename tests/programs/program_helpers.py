@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.corpus.loader import load_corpus
-from sse.records import Example
+from sse.core.records import Example
+from sse.task.corpus.loader import load_corpus
 
 HERE = Path(__file__).parent
 SOLUTIONS = HERE / "solutions"
@@ -88,5 +88,5 @@ def hostile_source(name: str, canary: str = "/nonexistent", port: int = 9) -> st
     return _ANSWER + body + "\n"
 
 
-needs_examples = pytest.mark.skipif(not (HERE.parent.parent / "sse/corpus/data/programs").exists(),
+needs_examples = pytest.mark.skipif(not (HERE.parent.parent / "sse/task/corpus/data/programs").exists(),
                                     reason="bundled program corpus missing")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from sse.cache import Store
-from sse.config import GroundTruth, Limits
-from sse.verify.api import VerifyRequest, verify_batch
-from sse.verify.rustc import find_tool
-from sse.verify.sandbox import sandbox_processes
+from sse.core.sandbox import sandbox_processes
+from sse.core.store import Store
+from sse.scorers.api import VerifyRequest, verify_batch
+from sse.scorers.rustc import find_tool
+from sse.task.config import GroundTruth, Limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 from program_helpers import (  # noqa: E402
@@ -53,13 +53,13 @@ def _cache(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def programs():
-    import sse.verify.programs as programs
+    import sse.scorers.programs as programs
 
     return programs
 
 
 def _plugin():
-    path = Path(__file__).parents[2] / "sse/verify/pytest_redirect.py"
+    path = Path(__file__).parents[2] / "sse/scorers/pytest_redirect.py"
     spec = importlib.util.spec_from_file_location("redirect_under_test", path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
@@ -145,7 +145,7 @@ def test_echo_solution_passes_every_invocation_form_and_a_wrong_one_fails(progra
     ex = echo_example()
     good = solution("echo")
     bad = good.replace("text.to_uppercase()", "text.to_lowercase()")
-    # Through the verify seam (sse.verify.verify_batch), which hands program examples to the registered judge.
+    # Through the verify seam (sse.scorers.verify_batch), which hands program examples to the registered judge.
     v_good, v_bad = verify_batch([VerifyRequest(ex, good, GT), VerifyRequest(ex, bad, GT)])
     assert v_good.status == "pass", v_good.diagnostics
     assert v_good.key and v_good.isolation
@@ -161,7 +161,7 @@ def test_echo_solution_passes_every_invocation_form_and_a_wrong_one_fails(progra
 
 @needs_rustc
 def test_differential_mode_compares_stdout_and_exit_code(programs) -> None:
-    from sse.verify.program import build_program
+    from sse.scorers.program import build_program
 
     ex = echo_example()
     argvs = [["a", "b"], ["--upper", "q"], ["--bogus"]]
@@ -282,7 +282,7 @@ def test_hostile_programs_all(programs, tmp_path, monkeypatch) -> None:
 def test_program_certify_command_prints_the_counts(echo_cert, capsys) -> None:
     import argparse
 
-    from sse.verify import program_commands
+    from sse.cli import program_commands
 
     parser = argparse.ArgumentParser()
     program_commands.register(parser.add_subparsers())
@@ -296,8 +296,8 @@ def test_program_certify_command_prints_the_counts(echo_cert, capsys) -> None:
 def test_program_certify_command_rejects_a_function_corpus() -> None:
     import argparse
 
-    from sse.errors import CorpusError
-    from sse.verify import program_commands
+    from sse.core.errors import CorpusError
+    from sse.cli import program_commands
 
     parser = argparse.ArgumentParser()
     program_commands.register(parser.add_subparsers())
@@ -307,7 +307,7 @@ def test_program_certify_command_rejects_a_function_corpus() -> None:
 
 
 def test_importing_the_module_registers_the_judge(programs) -> None:
-    from sse.verify import api
+    from sse.scorers import api
 
     assert api._program_judge is programs.program_judge
 

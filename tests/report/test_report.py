@@ -11,8 +11,8 @@ import pytest
 
 from sse.analysis import analyze
 from sse.analysis.synthetic import write_inputs
-from sse.errors import SseError
-from sse.report import commands
+from sse.cli import report_commands as commands
+from sse.core.errors import SseError
 from sse.report.render import build_report, ci, money, pct
 
 

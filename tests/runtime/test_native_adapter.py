@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sse.cache import file_key
-from sse.models.base import Adapter, Decoding, Prompt, SystemSpec, build_adapter
-from sse.records import Example
+from sse.core.records import Example
+from sse.core.store import file_key
+from sse.systems.base import Adapter, build_adapter
+from sse.task.spec import Decoding, Prompt, SystemSpec
 
 
 def _prompt(i: int, dec: Decoding) -> Prompt:

@@ -13,9 +13,10 @@ import pytest
 
 from sse.artifacts.fetch import fetch_model
 from sse.artifacts.stages import convert_stage, validate_stage
-from sse.config import load_registry
-from sse.models.base import Decoding, Prompt, build_adapter
-from sse.records import Example
+from sse.core.records import Example
+from sse.systems.base import build_adapter
+from sse.task.config import load_registry
+from sse.task.spec import Decoding, Prompt
 
 REGISTRY = Path(__file__).resolve().parents[2] / "tasks" / "models.yaml"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sse.config import GroundTruth, Limits
-from sse.records import TestCase
-from sse.verify import VerifyRequest, verdict_key, verify_batch
-from sse.verify.batch import Candidate, verify_candidates
+from sse.core.records import TestCase
+from sse.scorers import VerifyRequest, verdict_key, verify_batch
+from sse.scorers.batch import Candidate, verify_candidates
+from sse.task.config import GroundTruth, Limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import make_example, needs_rustc  # noqa: E402
@@ -61,7 +61,7 @@ def test_batch_verdicts_equal_alone_verdicts() -> None:
 
 
 def _tests() -> str:
-    from sse.verify.api import test_code
+    from sse.scorers.api import test_code
 
     return test_code(EX)
 
@@ -95,7 +95,7 @@ def test_raising_cases_with_result() -> None:
 
 
 def test_verdict_key_covers_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sse.verify.api as api
+    import sse.scorers.api as api
 
     monkeypatch.setattr(api, "toolchain_id", lambda: "rustc fake")
     base = VerifyRequest(EX, GOOD, GT)
@@ -116,8 +116,8 @@ def test_verdict_key_covers_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_infra_error_retried_once_and_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A broken compiler is the harness's fault: infra_error after one retry, never compile_error."""
-    import sse.verify.api as api
-    import sse.verify.rustc as rustc
+    import sse.scorers.api as api
+    import sse.scorers.rustc as rustc
 
     calls = {"n": 0}
     fake = tmp_path / "rustc"
@@ -141,7 +141,7 @@ def test_infra_error_retried_once_and_reported(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_untranslatable_example_is_infra_not_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sse.verify.api as api
+    import sse.scorers.api as api
 
     monkeypatch.setattr(api, "toolchain_id", lambda: "rustc fake")
     bad = make_example("def f(x: Any) -> int: ...", "f", [((1,), 1)])
@@ -151,7 +151,7 @@ def test_untranslatable_example_is_infra_not_model(monkeypatch: pytest.MonkeyPat
 
 @needs_rustc
 def test_identical_requests_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sse.verify.api as api
+    import sse.scorers.api as api
 
     seen: list[int] = []
     real = api.verify_candidates

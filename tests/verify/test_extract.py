@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sse.records import Example
-from sse.verify import extract_rust
-from sse.verify.extract import remove_main
+from sse.core.records import Example
+from sse.scorers import extract_rust
+from sse.scorers.extract import remove_main
 
 EX = Example(id="e", python="def add(a: int, b: int) -> int: ...", entry_point="add")
 PROG = Example(id="p", python="", entry_point="main", kind="program")

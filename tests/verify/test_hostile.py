@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sse.config import GroundTruth, Limits
-from sse.records import TestCase
-from sse.verify import VerifyRequest, verify_batch
-from sse.verify.sandbox import CLAIMED_UIDS, SandboxLimits, isolation_mode, run_sandboxed, sandbox_processes
+from sse.core.records import TestCase
+from sse.core.sandbox import CLAIMED_UIDS, SandboxLimits, isolation_mode, run_sandboxed, sandbox_processes
+from sse.scorers import VerifyRequest, verify_batch
+from sse.task.config import GroundTruth, Limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import make_example, needs_rustc  # noqa: E402

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sse.errors import VerifyError
-from sse.verify import commands
-from sse.verify.program import DEBIAN_REGISTRY, build_program, registry_versions, run_program
-from sse.verify.sandbox import SandboxLimits
+from sse.cli import verify_commands as commands
+from sse.core.errors import VerifyError
+from sse.core.sandbox import SandboxLimits
+from sse.scorers.program import DEBIAN_REGISTRY, build_program, registry_versions, run_program
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import needs_rustc  # noqa: E402

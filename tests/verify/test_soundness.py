@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sse.records import TestCase
-from sse.verify.mutants import check_soundness, make_mutants
+from sse.core.records import TestCase
+from sse.scorers.mutants import check_soundness, make_mutants
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import make_example, needs_rustc  # noqa: E402
@@ -61,7 +61,7 @@ def test_soundness_small() -> None:
 @pytest.mark.slow
 @needs_rustc
 def test_bundled_corpus_soundness() -> None:
-    from sse.corpus import load_corpus
+    from sse.task.corpus import load_corpus
 
     corpus = load_corpus("bundled:functions")
     if len(corpus.examples) < 100:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sse.config import GroundTruth
-from sse.errors import CorpusError
-from sse.records import Example, TestCase
-from sse.verify import VerifyRequest, rust_signature, verify_batch
-from sse.verify.translate import (
+from sse.core.errors import CorpusError
+from sse.core.records import Example, TestCase
+from sse.scorers import VerifyRequest, rust_signature, verify_batch
+from sse.scorers.translate import (
     FLOAT,
     INT,
     STR,
@@ -21,6 +20,7 @@ from sse.verify.translate import (
     parse_signature,
     rust_value,
 )
+from sse.task.config import GroundTruth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import make_example, needs_rustc  # noqa: E402

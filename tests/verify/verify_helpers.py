@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sse.errors import VerifyError
-from sse.records import Example, TestCase
+from sse.core.errors import VerifyError
+from sse.core.records import Example, TestCase
 
 
 def have_rustc() -> bool:
-    from sse.verify.rustc import toolchain_id
+    from sse.scorers.rustc import toolchain_id
 
     try:
         toolchain_id()

@@ -1,0 +1,154 @@
+"""The verify seam: requests in, verdicts out (same order), identical work done once."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sse.core.errors import CorpusError, SseError
+from sse.core.records import Example, Verdict
+from sse.core.sandbox import isolation_mode
+from sse.core.store import content_key
+from sse.scorers.batch import Candidate, verify_candidates
+from sse.scorers.extract import extract_rust
+from sse.scorers.rustc import toolchain_id
+from sse.scorers.translate import SUPPORT_RS, generate_tests, rust_signature, test_names
+from sse.task.config import GroundTruth
+
+VERIFIER_VERSION = "verify-1"
+MAX_BATCH = 120
+MIN_SHARD = 30  # below this per worker, one crate is cheaper than two (fixed cost per crate)
+
+__all__ = [
+    "VerifyRequest", "extract_rust", "rust_signature", "verdict_key", "verify_batch", "test_code",
+    "register_program_judge",
+]
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    example: Example
+    rust: str | None
+    ground_truth: GroundTruth
+
+
+def test_code(example: Example) -> str:
+    """The generated test module for a function example ('' for programs)."""
+    if example.kind != "function":
+        return ""
+    return generate_tests(example)
+
+
+def verdict_key(request: VerifyRequest) -> str:
+    """Hash of everything a verdict depends on (see the module docstring of sse.scorers)."""
+    gt = request.ground_truth
+    ex = request.example
+    tests = _safe_tests(ex)
+    return content_key(
+        "verdict", VERIFIER_VERSION, request.rust, tests, SUPPORT_RS, ex.kind,
+        ex.key() if ex.kind == "program" else None,
+        toolchain_id(), dataclasses.asdict(gt.limits), list(gt.crates), gt.type, gt.run_tests, isolation_mode(),
+    )
+
+
+def _safe_tests(ex: Example) -> str:
+    try:
+        return test_code(ex)
+    except CorpusError as e:
+        return f"<corpus error: {e.one_line()}>"
+
+
+ProgramJudge = Callable[[Sequence[VerifyRequest]], list[Verdict]]
+_program_judge: ProgramJudge | None = None
+
+
+def register_program_judge(judge: ProgramJudge) -> None:
+    """The program-corpus code registers how a program example's suite is run (see sse.scorers.program)."""
+    global _program_judge
+    _program_judge = judge
+
+
+def verify_batch(requests: list[VerifyRequest]) -> list[Verdict]:
+    """Verdicts in request order. Identical requests (same verdict key) are judged once;
+    infra errors are retried once and then reported as infra_error, never as a model failure."""
+    keys = [verdict_key(r) for r in requests]
+    unique: dict[str, VerifyRequest] = {}
+    for k, r in zip(keys, requests, strict=True):
+        unique.setdefault(k, r)
+    judged = _judge(list(unique.items()))
+    retry = [(k, unique[k]) for k, v in judged.items() if v.status == "infra_error"]
+    if retry:
+        again = _judge(retry)
+        for k, v in again.items():
+            judged[k] = dataclasses.replace(v, meta={**v.meta, "retried": True})
+    return [dataclasses.replace(judged[k], key=k, isolation=isolation_mode()) for k in keys]
+
+
+def _shards(cands: list[tuple[str, Candidate]]) -> list[list[tuple[str, Candidate]]]:
+    """Crates of at most MAX_BATCH modules, and at least one per worker when there are enough
+    candidates (rustc's front end is single-threaded; two crates use two cores)."""
+    if not cands:
+        return []
+    n = max(-(-len(cands) // MAX_BATCH), min(_workers(), len(cands) // MIN_SHARD))
+    n = max(n, 1)
+    size = -(-len(cands) // n)
+    return [cands[i:i + size] for i in range(0, len(cands), size)]
+
+
+def _workers() -> int:
+    env = os.environ.get("SSE_VERIFY_WORKERS")
+    return max(1, int(env)) if env else max(1, min(4, os.cpu_count() or 1))
+
+
+def _one_shard(chunk: list[tuple[str, Candidate]]) -> list[Verdict]:
+    try:
+        return verify_candidates([c for _, c in chunk])
+    except SseError as e:
+        return [Verdict("infra_error", diagnostics=e.one_line())] * len(chunk)
+    except OSError as e:
+        return [Verdict("infra_error", diagnostics=f"harness: {e}")] * len(chunk)
+
+
+def _map_shards(shards: list[list[tuple[str, Candidate]]]) -> list[list[Verdict]]:
+    if len(shards) <= 1:
+        return [_one_shard(c) for c in shards]
+    with ThreadPoolExecutor(max_workers=min(_workers(), len(shards))) as pool:
+        return list(pool.map(_one_shard, shards))
+
+
+def _judge(items: list[tuple[str, VerifyRequest]]) -> dict[str, Verdict]:
+    out: dict[str, Verdict] = {}
+    cands: list[tuple[str, Candidate]] = []
+    programs: list[tuple[str, VerifyRequest]] = []
+    for k, r in items:
+        if r.rust is None or not r.rust.strip():
+            out[k] = Verdict("no_code", diagnostics="no Rust code found in the completion")
+            continue
+        if r.example.kind == "program" or r.ground_truth.type == "program":
+            programs.append((k, r))
+            continue
+        try:
+            tests = test_code(r.example)
+            names = test_names(r.example)
+        except CorpusError as e:
+            out[k] = Verdict("infra_error", diagnostics=f"corpus problem, not the model's: {e.one_line()}"[:1500])
+            continue
+        if not r.ground_truth.run_tests:
+            tests, names = "", []
+        cands.append((k, Candidate(r.rust, tests, names, r.ground_truth.limits)))
+    for chunk, verdicts in zip(_shards(cands), _map_shards(_shards(cands)), strict=True):
+        for (k, _), v in zip(chunk, verdicts, strict=True):
+            out[k] = v
+    if programs:
+        if _program_judge is None:
+            from sse.scorers.program import default_program_judge
+
+            pv = default_program_judge([r for _, r in programs])
+        else:
+            pv = _program_judge([r for _, r in programs])
+        for (k, _), v in zip(programs, pv, strict=True):
+            out[k] = v
+    return out

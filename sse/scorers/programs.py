@@ -1,0 +1,555 @@
+"""Program tasks: a Rust binary judged by the example's own pytest suite (see docs/programs.md).
+
+Flow for one candidate:
+
+1. Certification of the example (once per example content, cached in the store under
+   "program_cert"): the suite runs against the Python program, against a program that always
+   fails (exit 1, no output) and one that prints nothing (exit 0). A test is *kept* when it
+   drives the program as a command (the redirect plugin counted at least one invocation), passes
+   against the Python and fails against both fakes. Tests that pass against a fake are
+   *discounted* (non-discriminating); tests that never invoke the program are *excluded*.
+2. The candidate is built (`sse.scorers.program.build_program`: rustc, or cargo offline with the
+   allowed Debian crates) and the kept tests run in a fresh copy of the folder (the Python
+   program removed from it) with every invocation of the program redirected to the binary, which
+   runs under `run_sandboxed` (sse/scorers/pytest_redirect.py, sse/scorers/redirect_launcher.py).
+3. The verdict passes only when every kept test passes; `Verdict.tests` has per-test outcomes and
+   `Verdict.meta` the two scores ("core": stdout and exit codes, "fidelity": help/usage text and
+   error wording, classified from each test's AST) and the certification counts.
+
+Examples without a kept test fall back to the differential mode (Python vs binary on argument
+vectors; `meta["evidence"] == "differential"`, weaker evidence), else an infra_error.
+Importing this module registers the judge with `sse.scorers.api.register_program_judge`.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from sse.core.errors import VerifyError
+from sse.core.records import Example, TestOutcome, Verdict
+from sse.core.store import Store, content_key, file_key
+from sse.scorers.program import build_program
+from sse.task.config import GroundTruth, Limits
+
+HERE = Path(__file__).parent
+PLUGIN_SRC = HERE / "pytest_redirect.py"
+LAUNCHER_SRC = HERE / "redirect_launcher.py"
+SANDBOX_SRC = HERE.parent / "core" / "sandbox.py"
+CERT_VERSION = 1
+CERT_NS = "program_cert"
+MAX_TIMEOUTS = 3  # timed-out invocations per suite run before the launcher refuses further runs
+SUITE_SLACK_S = 60.0
+DIFF_ARGS_FILE = "differential_args.txt"
+WORKERS = max(1, min(4, (os.cpu_count() or 2)))
+FAIL_COMMAND = ["/bin/sh", "-c", "exit 1"]
+SILENT_COMMAND = ["/bin/sh", "-c", "exit 0"]
+Category = Literal["core", "fidelity"]
+
+
+# ------------------------------------------------------------------ classification
+_FIDELITY_PHRASES = ("usage", "invalid choice", "unrecognized arguments", "the following arguments are required",
+                     "expected one argument", "invalid int value", "invalid float value", "not allowed with argument",
+                     "error:", "show this help", "positional arguments", "options:", "optional arguments")
+_HELP_FLAGS = frozenset({"--help", "-h", "--version"})
+_STDERR_NAMES = frozenset({"stderr", "err", "error_output"})
+
+
+def _fidelity_reason(nodes: list[ast.AST]) -> str | None:
+    for root in nodes:
+        for n in ast.walk(root):
+            if isinstance(n, ast.Constant) and isinstance(n.value, str):
+                s = n.value.strip()
+                if s in _HELP_FLAGS or any(tok in _HELP_FLAGS for tok in s.split()):
+                    return f"invokes {s!r}"
+                low = n.value.lower()
+                for p in _FIDELITY_PHRASES:
+                    if p in low:
+                        return f"asserts argparse wording {p!r}"
+            if isinstance(n, ast.Assert):
+                for m in ast.walk(n.test):
+                    name = m.attr if isinstance(m, ast.Attribute) else m.id if isinstance(m, ast.Name) else None
+                    if name in _STDERR_NAMES:
+                        return "asserts on stderr"
+    return None
+
+
+def classify_suite(folder: str | Path, test_files: Sequence[str]) -> dict[str, tuple[Category, str]]:
+    """`file::Class::test` (no parameter suffix) -> (category, why), from each test's AST.
+
+    A test is "fidelity" when it passes a help/version flag, mentions argparse's wording
+    (usage:, invalid choice, error:, ...) or asserts anything about stderr; else "core". Helper
+    functions of the module that the test calls are read too (one level)."""
+    out: dict[str, tuple[Category, str]] = {}
+    for tf in test_files:
+        tree = ast.parse((Path(folder) / tf).read_text(encoding="utf-8"))
+        helpers = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   and not n.name.startswith("test")}
+        funcs: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+        for n in tree.body:
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test"):
+                funcs.append((n.name, n))
+            elif isinstance(n, ast.ClassDef):
+                for m in n.body:
+                    if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name.startswith("test"):
+                        funcs.append((f"{n.name}::{m.name}", m))
+        for qual, fn in funcs:
+            called = {c.func.id for c in ast.walk(fn) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+            nodes: list[ast.AST] = [fn, *[helpers[c] for c in called if c in helpers
+                                           and _fidelity_reason([helpers[c]]) and _asserts_in(helpers[c])]]
+            reason = _fidelity_reason(nodes)
+            out[f"{tf}::{qual}"] = ("fidelity", reason) if reason else ("core", "stdout / exit code")
+    return out
+
+
+def _asserts_in(fn: ast.AST) -> bool:
+    return any(isinstance(n, ast.Assert) for n in ast.walk(fn))
+
+
+def _base_id(nodeid: str) -> str:
+    return re.sub(r"\[.*\]$", "", nodeid)
+
+
+# ------------------------------------------------------------------ running a suite
+@dataclass
+class SuiteRun:
+    """Per-test results of one pytest run: nodeid -> {outcome, message, invocations}, plus launcher log."""
+
+    results: dict[str, dict[str, Any]]
+    log: list[dict[str, Any]]
+    returncode: int | None
+    timed_out: bool
+    wall_s: float
+    stderr_tail: str = ""
+
+
+_tools_lock = threading.Lock()
+_tools_dir: Path | None = None
+
+
+def _tools() -> Path:
+    """A per-process folder holding the plugin and launcher copies (readable by the sandbox uid)."""
+    global _tools_dir
+    with _tools_lock:
+        if _tools_dir is None or not _tools_dir.exists():
+            d = Path(tempfile.mkdtemp(prefix="sse-progtools-"))
+            d.chmod(0o755)
+            shutil.copyfile(PLUGIN_SRC, d / "sse_pytest_redirect.py")
+            shutil.copyfile(LAUNCHER_SRC, d / "sse_redirect_launcher.py")
+            shutil.copyfile(SANDBOX_SRC, d / "sse_sandbox.py")
+            (d / "pytest.ini").write_text("[pytest]\naddopts =\n", encoding="utf-8")
+            for f in d.iterdir():
+                f.chmod(0o644)
+            atexit.register(shutil.rmtree, d, True)
+            _tools_dir = d
+        return _tools_dir
+
+
+def _copy_folder(example: Example, dest: Path, keep_program: bool) -> None:
+    assert example.folder
+    shutil.copytree(example.folder, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+    if not keep_program:
+        (dest / example.entry_point).unlink(missing_ok=True)  # the binary must not just exec the Python
+
+
+def _program_limits(limits: Limits) -> dict[str, Any]:
+    return {"wall_s": limits.test_timeout_s, "memory_mb": limits.memory_mb, "nproc": 64, "fsize_mb": 64,
+            "max_output_bytes": limits.max_output_bytes}
+
+
+def run_suite(example: Example, mode: Literal["python", "exec"], command: Sequence[str] = (),
+              limits: Limits | None = None, select: Sequence[str] | None = None,
+              ro_binds: Sequence[str] = ()) -> SuiteRun:
+    """Run the example's pytest suite in a fresh copy of its folder, with the program redirected.
+
+    mode "python": to the Python program itself (counts invocations); "exec": to `command`
+    (run sandboxed by the launcher). `select`: nodeids to run (default: the whole suite)."""
+    if not example.folder:
+        raise VerifyError(f"program example {example.id} has no folder", field="folder",
+                          fix="load program corpora with sse.task.corpus.load_corpus")
+    limits = limits or Limits()
+    tools = _tools()
+    work = Path(tempfile.mkdtemp(prefix=f"sse-suite-{example.id}-"))
+    work.chmod(0o755)
+    try:
+        root = work / "suite"
+        _copy_folder(example, root, keep_program=mode == "python")
+        (root / ".tmp").mkdir()
+        home = work / "home"
+        home.mkdir()
+        results_path, log_path = work / "results.jsonl", work / "launcher.jsonl"
+        program_names = [example.entry_point]
+        baseline = {"LANG": "C.UTF-8"}
+        cfg = {
+            "mode": mode, "program_names": program_names,
+            "program_paths": [str((root / example.entry_point).resolve()),
+                              str((Path(example.folder) / example.entry_point).resolve())],
+            "module_name": Path(example.entry_point).stem, "launcher": str(tools / "sse_redirect_launcher.py"),
+            "sandbox_py": str(tools / "sse_sandbox.py"), "command": list(command), "root": str(root),
+            "results": str(results_path), "log": str(log_path), "limits": _program_limits(limits),
+            "max_timeouts": MAX_TIMEOUTS, "baseline_env": baseline, "ro_binds": list(ro_binds),
+        }
+        cfg_path = work / "redirect.json"
+        cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
+        for p in (cfg_path,):
+            p.chmod(0o644)
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home),
+               "TMPDIR": str(root / ".tmp"), "PYTHONPATH": str(tools), "PYTHONDONTWRITEBYTECODE": "1",
+               "SSE_REDIRECT_CONFIG": str(cfg_path), **baseline}
+        targets = list(select) if select is not None else list(example.meta.get("test_files") or [])
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "sse_pytest_redirect", "-p", "no:cacheprovider",
+                "-c", str(tools / "pytest.ini"), "--rootdir", str(root), "--basetemp", str(root / ".pytest-tmp"),
+                "--no-header", "-rN", "--tb=line", "-W", "ignore::DeprecationWarning", *targets]
+        n = max(1, len(targets) if select is not None else int(example.meta.get("test_count", 10)))
+        budget = SUITE_SLACK_S + limits.test_timeout_s * (MAX_TIMEOUTS + 1) + 2.0 * n
+        t0 = time.monotonic()
+        proc = subprocess.Popen(argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timed_out = False
+        try:
+            out, _ = proc.communicate(timeout=budget)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _killpg(proc.pid)
+            out, _ = proc.communicate()
+        _killpg(proc.pid)
+        wall = time.monotonic() - t0
+        return SuiteRun(results=_read_jsonl_by(results_path, "test"), log=_read_jsonl(log_path),
+                        returncode=proc.returncode, timed_out=timed_out, wall_s=wall,
+                        stderr_tail=out.decode("utf-8", "replace")[-1500:])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out = []
+    for ln in text.splitlines():
+        try:
+            out.append(json.loads(ln))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def _read_jsonl_by(path: Path, key: str) -> dict[str, dict[str, Any]]:
+    return {r[key]: r for r in _read_jsonl(path) if key in r}
+
+
+# ------------------------------------------------------------------ certification
+@dataclass
+class Certification:
+    """Which tests of an example count, and why the others do not."""
+
+    example_id: str
+    key: str
+    tests: dict[str, dict[str, Any]]  # nodeid -> {status, category, why, python, fail, silent, invocations}
+    python_wall_s: float = 0.0
+    problem: str | None = None  # the suite could not be run at all
+
+    @property
+    def kept(self) -> list[str]:
+        return [t for t, d in self.tests.items() if d["status"] == "kept"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for d in self.tests.values() if d["status"] == status)
+
+    def summary(self) -> dict[str, Any]:
+        return {"example": self.example_id, "tests": len(self.tests), "kept": self.count("kept"),
+                "discounted": self.count("non_discriminating"), "not_command": self.count("not_command"),
+                "python_fails": self.count("python_fails"),
+                "kept_core": sum(1 for d in self.tests.values() if d["status"] == "kept" and d["category"] == "core"),
+                "kept_fidelity": sum(1 for d in self.tests.values()
+                                     if d["status"] == "kept" and d["category"] == "fidelity"),
+                "problem": self.problem}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def example_content_key(example: Example) -> str:
+    """Hash of every file of the example's folder (tests and data included), not just the program."""
+    assert example.folder
+    root = Path(example.folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return content_key("program_example", example.entry_point,
+                       [(str(p.relative_to(root)), file_key(p)) for p in files])
+
+
+def certification_key(example: Example) -> str:
+    return content_key(CERT_NS, CERT_VERSION, example_content_key(example), sys.version_info[:2],
+                       file_key(PLUGIN_SRC), file_key(LAUNCHER_SRC))
+
+
+def certify(example: Example, store: Store | None = None, limits: Limits | None = None) -> Certification:
+    """Certify the example's suite (cached by content; see the module docstring)."""
+    key = certification_key(example)
+    if store is not None:
+        cached = store.get(CERT_NS, key)
+        if cached is not None:
+            return Certification(**cached)
+    limits = limits or Limits(test_timeout_s=10.0)
+    cats = classify_suite(example.folder or "", example.meta.get("test_files") or [])
+    with ThreadPoolExecutor(max_workers=3) as pool:  # three independent runs; mostly waiting on processes
+        f_py = pool.submit(run_suite, example, "python", limits=limits)
+        f_fail = pool.submit(run_suite, example, "exec", FAIL_COMMAND, limits=limits)
+        f_silent = pool.submit(run_suite, example, "exec", SILENT_COMMAND, limits=limits)
+        py, fail, silent = f_py.result(), f_fail.result(), f_silent.result()
+    problem = None
+    if not py.results:
+        problem = f"the suite did not run against the Python: {py.stderr_tail[-300:]}"
+    elif py.timed_out or fail.timed_out or silent.timed_out:
+        problem = "a certification run exceeded its time budget (machine overloaded?); not cached"
+    tests: dict[str, dict[str, Any]] = {}
+    for nodeid, r in py.results.items():
+        cat, why = cats.get(_base_id(nodeid), ("core", "not found in the AST"))
+        f_out = fail.results.get(nodeid, {}).get("outcome", "missing")
+        s_out = silent.results.get(nodeid, {}).get("outcome", "missing")
+        if r["invocations"] == 0:
+            status = "not_command"
+        elif r["outcome"] != "passed":
+            status = "python_fails"
+        elif f_out == "passed" or s_out == "passed":
+            status = "non_discriminating"
+        else:
+            status = "kept"
+        tests[nodeid] = {"status": status, "category": cat, "why": why, "python": r["outcome"], "fail": f_out,
+                         "silent": s_out, "invocations": r["invocations"]}
+    cert = Certification(example.id, key, tests, round(py.wall_s, 3), problem)
+    if store is not None and problem is None:
+        store.put(CERT_NS, key, cert.to_dict())
+    return cert
+
+
+def certify_many(examples: Sequence[Example], store: Store | None = None,
+                 workers: int = WORKERS) -> list[Certification]:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda e: certify(e, store), examples))
+
+
+# ------------------------------------------------------------------ judging a binary
+def _outcome_status(nodeid: str, res: dict[str, Any] | None, log: list[dict[str, Any]]
+                    ) -> tuple[Literal["pass", "fail", "timeout", "crash", "skipped"], str]:
+    if res is None:
+        return "timeout", "no result (the suite run was cut off)"
+    runs = [r for r in log if r.get("test") == nodeid]
+    if res["outcome"] == "passed":
+        return "pass", ""
+    if any(r.get("timed_out") or r.get("refused") for r in runs):
+        return "timeout", "the program exceeded the time limit"
+    if any(r.get("capped") for r in runs):
+        return "crash", "the program exceeded the output limit"
+    sig = next((r.get("signal") for r in runs if r.get("signal")), None)
+    if sig:
+        return "crash", f"the program was killed by signal {sig}"
+    if res["outcome"] == "skipped":
+        return "skipped", res.get("message", "")
+    return "fail", str(res.get("message", ""))[:300]
+
+
+def judge_binary(example: Example, cert: Certification, command: Sequence[str], limits: Limits,
+                 ro_binds: Sequence[str] = ()) -> Verdict:
+    """Run the certified tests with the program redirected to `command`; the Verdict (no build info)."""
+    kept = cert.kept
+    suite = run_suite(example, "exec", command, limits=limits, select=kept, ro_binds=ro_binds)
+    if not suite.results and not suite.timed_out:  # pytest itself did not run: the harness, not the program
+        return Verdict("infra_error", diagnostics=f"the suite did not run: {suite.stderr_tail[-600:]}",
+                       run_s=suite.wall_s)
+    outcomes: list[TestOutcome] = []
+    scores: dict[str, dict[str, int]] = {"core": {"passed": 0, "total": 0}, "fidelity": {"passed": 0, "total": 0}}
+    for nodeid in kept:
+        st, msg = _outcome_status(nodeid, suite.results.get(nodeid), suite.log)
+        outcomes.append(TestOutcome(nodeid, st, msg))
+        cat = cert.tests[nodeid]["category"]
+        scores[cat]["total"] += 1
+        scores[cat]["passed"] += st == "pass"
+    passed = sum(1 for o in outcomes if o.status == "pass")
+    failing = [o for o in outcomes if o.status != "pass"]
+    infra = [r for r in suite.log if r.get("error")]
+    if infra and failing:
+        return Verdict("infra_error", diagnostics=f"sandbox: {infra[0]['error']}"[:1500], tests=tuple(outcomes),
+                       tests_passed=passed, tests_total=len(kept), run_s=suite.wall_s)
+    if not failing:
+        status = "pass"
+    elif any(o.status == "timeout" for o in failing):
+        status = "timeout"
+    elif any(o.status == "crash" for o in failing):
+        status = "crash"
+    else:
+        status = "test_failure"
+    meta = {"evidence": "suite", **scores,
+            "core_pass": scores["core"]["passed"] == scores["core"]["total"],
+            "kept": len(kept), "discounted": cert.count("non_discriminating"),
+            "not_command": cert.count("not_command"), "python_fails": cert.count("python_fails"),
+            "certification_key": cert.key, "invocations": len(suite.log),
+            "classification": {t: cert.tests[t]["category"] for t in kept}}
+    diag = "" if not failing else "\n".join(f"{o.name}: {o.message}" for o in failing[:5])[:1500]
+    return Verdict(status, tests_passed=passed, tests_total=len(kept), run_s=suite.wall_s, diagnostics=diag,
+                   failing_test=failing[0].name if failing else None, tests=tuple(outcomes), meta=meta)
+
+
+# ------------------------------------------------------------------ differential mode
+def differential_argvs(example: Example) -> list[list[str]]:
+    """Argument vectors for the differential mode: the folder's differential_args.txt (one
+    shell-quoted argv per line, # comments), else derived from the program's argparse usage."""
+    assert example.folder
+    f = Path(example.folder) / DIFF_ARGS_FILE
+    if f.exists():
+        out = []
+        for ln in f.read_text(encoding="utf-8").splitlines():
+            if ln.strip() and not ln.lstrip().startswith("#"):
+                out.append(shlex.split(ln))
+        return out
+    argvs: list[list[str]] = [[], ["--help"]]
+    try:
+        tree = ast.parse(example.python)
+    except SyntaxError:
+        return argvs
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add_parser" \
+                and n.args and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
+            argvs.append([n.args[0].value, "--help"])
+    return argvs
+
+
+def differential(example: Example, command: Sequence[str], argvs: Sequence[Sequence[str]], limits: Limits,
+                 ro_binds: Sequence[str] = ()) -> Verdict:
+    """Compare stdout and exit code of the Python and the (sandboxed) binary on each argv."""
+    from sse.core.sandbox import SandboxLimits, run_sandboxed
+
+    assert example.folder
+    outcomes = []
+    t0 = time.monotonic()
+    for argv in argvs:
+        name = "diff[" + shlex.join(argv) + "]"
+        work = Path(tempfile.mkdtemp(prefix="sse-diff-"))
+        work.chmod(0o755)  # the sandbox uid must reach its folder
+        try:
+            py_dir, rs_dir = work / "py", work / "rs"
+            _copy_folder(example, py_dir, keep_program=True)
+            _copy_folder(example, rs_dir, keep_program=False)
+            try:
+                py = subprocess.run([sys.executable, example.entry_point, *argv], cwd=py_dir, capture_output=True,
+                                    timeout=limits.test_timeout_s, stdin=subprocess.DEVNULL,
+                                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(py_dir)})
+            except subprocess.TimeoutExpired:
+                outcomes.append(TestOutcome(name, "skipped", "the Python timed out"))
+                continue
+            sl = SandboxLimits(wall_s=limits.test_timeout_s, memory_mb=limits.memory_mb,
+                               max_output_bytes=limits.max_output_bytes)
+            rs = run_sandboxed([*command, *argv], cwd=str(rs_dir), limits=sl, ro_binds=ro_binds)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if rs.timed_out:
+            outcomes.append(TestOutcome(name, "timeout", "the program exceeded the time limit"))
+        elif rs.signal or rs.output_capped:
+            outcomes.append(TestOutcome(name, "crash", f"signal {rs.signal}" if rs.signal else "output limit"))
+        elif rs.returncode == py.returncode and rs.stdout == py.stdout:
+            outcomes.append(TestOutcome(name, "pass"))
+        else:
+            outcomes.append(TestOutcome(name, "fail", f"exit {rs.returncode} vs {py.returncode}; stdout "
+                                        f"{rs.stdout[:80]!r} vs {py.stdout[:80]!r}"))
+    counted = [o for o in outcomes if o.status != "skipped"]
+    passed = sum(o.status == "pass" for o in counted)
+    failing = [o for o in counted if o.status != "pass"]
+    status = "pass" if counted and not failing else "timeout" if any(o.status == "timeout" for o in failing) \
+        else "crash" if any(o.status == "crash" for o in failing) else "test_failure" if failing else "infra_error"
+    return Verdict(status, tests_passed=passed, tests_total=len(counted), run_s=time.monotonic() - t0,
+                   tests=tuple(outcomes), failing_test=failing[0].name if failing else None,
+                   diagnostics="" if counted else "no argument vector could be run against the Python",
+                   meta={"evidence": "differential", "weaker_evidence": True,
+                         "core": {"passed": passed, "total": len(counted)}, "fidelity": {"passed": 0, "total": 0}})
+
+
+# ------------------------------------------------------------------ the registered judge
+def _binary_command(binary: Path, example: Example) -> tuple[list[str], list[str]]:
+    """Copy the binary under the program's own file name (argparse-like usage lines print argv[0])."""
+    bindir = binary.parent / "bin"
+    bindir.mkdir(exist_ok=True)
+    bindir.chmod(0o755)
+    target = bindir / example.entry_point
+    shutil.copy2(binary, target)
+    target.chmod(0o755)
+    return [str(target)], [str(bindir)]
+
+
+def judge_one(example: Example, rust: str, gt: GroundTruth, store: Store | None) -> Verdict:
+    try:
+        cert = certify(example, store)
+    except (OSError, subprocess.SubprocessError, SyntaxError, VerifyError) as e:
+        return Verdict("infra_error", diagnostics=f"certification failed: {e}"[:1500])
+    if cert.problem:
+        return Verdict("infra_error", diagnostics=f"certification failed: {cert.problem}"[:1500])
+    build = build_program(rust, gt.crates, timeout_s=gt.limits.compile_timeout_s)
+    try:
+        failed = build.verdict_if_failed()
+        if failed is not None:
+            return failed
+        assert build.binary is not None
+        command, binds = _binary_command(build.binary, example)
+        if cert.kept:
+            v = judge_binary(example, cert, command, gt.limits, ro_binds=binds)
+        else:
+            argvs = differential_argvs(example)
+            v = differential(example, command, argvs, gt.limits, ro_binds=binds)
+            if not v.tests:
+                v = Verdict("infra_error", diagnostics="no certified test and no argument vector for the "
+                                                       "differential mode")
+        return replace(v, compile_s=build.compile_s)
+    finally:
+        build.cleanup()
+
+
+def program_judge(requests: Sequence[Any]) -> list[Verdict]:
+    """The judge registered with sse.scorers.api: VerifyRequests of program examples -> Verdicts."""
+    store = Store()
+    try:
+        def one(r: Any) -> Verdict:
+            try:
+                return judge_one(r.example, r.rust or "", r.ground_truth, store)
+            except VerifyError as e:
+                return Verdict("infra_error", diagnostics=e.one_line()[:1500])
+
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            return list(pool.map(one, requests))
+    finally:
+        store.close()
+
+
+def register() -> None:
+    from sse.scorers.api import register_program_judge
+
+    register_program_judge(program_judge)
+
+
+register()
+
+
+__all__ = ["Certification", "certify", "certify_many", "classify_suite", "differential", "differential_argvs",
+           "judge_binary", "program_judge", "run_suite"]

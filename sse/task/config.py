@@ -1,0 +1,274 @@
+"""Task and model-registry YAML -> typed objects, strictly.
+
+Every problem is a one-line ConfigError naming the file, the dotted key and a
+fix: unknown keys, wrong types, missing files, unknown prompt placeholders.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sse.core.errors import ConfigError
+from sse.task.spec import Decoding, Prices, SystemSpec
+
+PLACEHOLDERS = frozenset(
+    {"python_code", "rust_signature", "entry_point", "example_id", "crates", "program_name", "usage"}
+)
+GROUND_TRUTH_TYPES = ("compiler", "program")
+BUNDLED_PREFIX = "bundled:"
+
+
+@dataclass(frozen=True)
+class Limits:
+    compile_timeout_s: float = 120.0
+    test_timeout_s: float = 10.0
+    memory_mb: int = 1024
+    max_output_bytes: int = 1 << 20
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    type: str = "compiler"
+    run_tests: bool = True
+    crates: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    id: str
+    path: str
+    description: str
+    corpus: str  # resolved path, or "bundled:NAME"
+    runs: int
+    systems: tuple[str, ...]
+    registry: str
+    price_table: str | None
+    machine_price_per_hour: float
+    decoding: Decoding
+    system_prompt: str
+    user_template: str
+    ground_truth: GroundTruth
+    seed: int = 0
+    baseline: str | None = None
+    bootstrap_resamples: int = 10_000
+
+    def render(self, **values: str) -> tuple[str, str]:
+        """(system, user) prompts with placeholders filled."""
+        return self.system_prompt.format(**values), self.user_template.format(**values)
+
+
+# ---------------------------------------------------------------- validation
+def _load_yaml(path: Path) -> Any:
+    if not path.exists():
+        raise ConfigError("file not found", file=str(path), fix="check the path or glob")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"malformed YAML at {where}: {problem}", file=str(path),
+                          fix="correct the YAML syntax (indentation, quotes, colons)") from None
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true/false",
+               list: "a list", dict: "a mapping"}
+
+
+class _Section:
+    """Typed reader of one mapping that remembers which keys were consumed."""
+
+    def __init__(self, data: Any, file: Path, where: str, allowed: set[str]) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"expected a mapping, got {type(data).__name__}", file=str(file),
+                              field=where or "<top>", fix="write `key: value` lines under it")
+        self.data, self.file, self.where = data, file, where
+        for k in data:
+            if k not in allowed:
+                raise ConfigError(f"unknown key {k!r}", file=str(file), field=self._f(str(k)),
+                                  fix=f"use one of: {', '.join(sorted(allowed))}")
+
+    def _f(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, typ: type | tuple[type, ...], default: Any = ..., *, required: bool = False) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if required or default is ...:
+                raise ConfigError("missing required key", file=str(self.file), field=self._f(key),
+                                  fix=f"add `{key}:`")
+            return default
+        v = self.data[key]
+        types = typ if isinstance(typ, tuple) else (typ,)
+        ok = isinstance(v, types) and not (isinstance(v, bool) and bool not in types)
+        if not ok and float in types and isinstance(v, int) and not isinstance(v, bool):
+            v, ok = float(v), True
+        if not ok:
+            want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+            raise ConfigError(f"expected {want}, got {type(v).__name__} {v!r}"[:160], file=str(self.file),
+                              field=self._f(key), fix=f"give {want}")
+        return v
+
+    def section(self, key: str, allowed: set[str]) -> _Section:
+        return _Section(self.data.get(key), self.file, self._f(key), allowed)
+
+
+def _check_placeholders(template: str, file: Path, fieldname: str) -> None:
+    try:
+        names = {fname for _, fname, _, _ in string.Formatter().parse(template) if fname is not None}
+    except ValueError as e:
+        raise ConfigError(f"bad template: {e}", file=str(file), field=fieldname,
+                          fix="write literal braces as {{ and }}") from None
+    for n in names:
+        base = n.split(".")[0].split("[")[0]
+        if base not in PLACEHOLDERS:
+            raise ConfigError(f"unknown placeholder {{{n}}}", file=str(file), field=fieldname,
+                              fix=f"use one of {{{'}, {'.join(sorted(PLACEHOLDERS))}}} or escape braces as {{{{ }}}}")
+
+
+def load_task(path: str | Path) -> TaskConfig:
+    path = Path(path)
+    raw = _load_yaml(path)
+    top = _Section(raw, path, "", {"task", "evaluation", "prompts", "ground_truth", "analysis"})
+    t = top.section("task", {"id", "description", "domain", "corpus"})
+    ev = top.section("evaluation", {"runs", "systems", "registry", "price_table", "machine_price_per_hour",
+                                    "temperature", "top_p", "max_tokens", "timeout_s", "seed", "stop",
+                                    "samples", "metrics"})
+    pr = top.section("prompts", {"system", "user_template"})
+    gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits"})
+    an = top.section("analysis", {"baseline", "bootstrap_resamples"})
+
+    task_id = t.get("id", str, required=True)
+    corpus = t.get("corpus", str, required=True)
+    if corpus.startswith(BUNDLED_PREFIX):
+        from sse.task.corpus import bundled_corpus_path
+
+        try:
+            bundled_corpus_path(corpus[len(BUNDLED_PREFIX):])
+        except KeyError as e:
+            raise ConfigError(f"no bundled corpus {corpus!r}", file=str(path), field="task.corpus",
+                              fix=f"use one of {e.args[0]}") from None
+    else:
+        cp = (path.parent / corpus).resolve()
+        if not cp.exists():
+            raise ConfigError(f"corpus not found: {cp}", file=str(path), field="task.corpus",
+                              fix="give a path relative to the task file, or bundled:functions")
+        corpus = str(cp)
+
+    runs = ev.get("runs", int, 5)
+    if runs < 1:
+        raise ConfigError(f"runs must be >= 1, got {runs}", file=str(path), field="evaluation.runs", fix="runs: 5")
+    systems = ev.get("systems", list, required=True)
+    if not systems or not all(isinstance(s, str) for s in systems):
+        raise ConfigError("expected a non-empty list of system names", file=str(path),
+                          field="evaluation.systems", fix="e.g. systems: [reference, py2many]")
+    registry = str((path.parent / ev.get("registry", str, "models.yaml")).resolve())
+    if not Path(registry).exists():
+        raise ConfigError(f"registry not found: {registry}", file=str(path), field="evaluation.registry",
+                          fix="point it at a model registry YAML such as tasks/models.yaml")
+    price_table = ev.get("price_table", str, None)
+    if price_table is not None:
+        price_table = str((path.parent / price_table).resolve())
+        if not Path(price_table).exists():
+            raise ConfigError(f"price table not found: {price_table}", file=str(path),
+                              field="evaluation.price_table", fix="point it at tasks/prices.yaml")
+    mpph = ev.get("machine_price_per_hour", float, required=True)
+    stop = ev.get("stop", list, [])
+    decoding = Decoding(
+        temperature=ev.get("temperature", float, 0.0),
+        top_p=ev.get("top_p", float, 1.0),
+        max_tokens=ev.get("max_tokens", int, 512),
+        timeout_s=ev.get("timeout_s", float, 120.0),
+        seed=ev.get("seed", int, 0),
+        stop=tuple(str(s) for s in stop),
+    )
+    system_prompt = pr.get("system", str, required=True)
+    user_template = pr.get("user_template", str, required=True)
+    _check_placeholders(system_prompt, path, "prompts.system")
+    _check_placeholders(user_template, path, "prompts.user_template")
+
+    gtype = gt.get("type", str, "compiler")
+    if gtype not in GROUND_TRUTH_TYPES:
+        raise ConfigError(f"unknown ground truth type {gtype!r}", file=str(path), field="ground_truth.type",
+                          fix=f"use one of {', '.join(GROUND_TRUTH_TYPES)}")
+    lim = gt.section("limits", {"compile_timeout_s", "test_timeout_s", "memory_mb", "max_output_bytes"})
+    limits = Limits(
+        compile_timeout_s=lim.get("compile_timeout_s", float, 120.0),
+        test_timeout_s=lim.get("test_timeout_s", float, 10.0),
+        memory_mb=lim.get("memory_mb", int, 1024),
+        max_output_bytes=lim.get("max_output_bytes", int, 1 << 20),
+    )
+    crates = gt.get("crates", list, [])
+    ground = GroundTruth(type=gtype, run_tests=gt.get("run_tests", bool, True),
+                         crates=tuple(sorted(str(c) for c in crates)), limits=limits)
+    return TaskConfig(
+        id=task_id, path=str(path.resolve()), description=t.get("description", str, ""), corpus=corpus,
+        runs=runs, systems=tuple(systems), registry=registry, price_table=price_table,
+        machine_price_per_hour=mpph, decoding=decoding, system_prompt=system_prompt,
+        user_template=user_template, ground_truth=ground, seed=ev.get("seed", int, 0),
+        baseline=an.get("baseline", str, None), bootstrap_resamples=an.get("bootstrap_resamples", int, 10_000),
+    )
+
+
+def load_tasks(pattern: str) -> list[TaskConfig]:
+    paths = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+    if not paths:
+        raise ConfigError("no task file matches", file=pattern, fix="check the glob, e.g. 'tasks/*.yaml'")
+    return [load_task(p) for p in paths if not Path(p).name.startswith(("models", "prices"))]
+
+
+def load_registry(path: str | Path) -> dict[str, SystemSpec]:
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        mtime = -1
+    return dict(_load_registry(str(path.resolve()), mtime))
+
+
+@functools.cache
+def _load_registry(path_s: str, mtime_ns: int) -> tuple[tuple[str, SystemSpec], ...]:
+    path = Path(path_s)
+    raw = _load_yaml(path)
+    top = _Section(raw, path, "", {"systems"})
+    systems = top.section("systems", set(raw.get("systems", {}) or {}) if isinstance(raw, dict) else set())
+    out: dict[str, SystemSpec] = {}
+    for name in systems.data:
+        s = systems.section(str(name), {"kind", "version", "source", "prices", "options", "description"})
+        kind = s.get("kind", str, required=True)
+        source = s.get("source", dict, {})
+        options = s.get("options", dict, {})
+        p = s.section("prices", {"input_per_mtok", "output_per_mtok", "date", "source"})
+        prices = Prices(
+            input_per_mtok=p.get("input_per_mtok", float, None),
+            output_per_mtok=p.get("output_per_mtok", float, None),
+            date=str(p.get("date", (str, object), None)) if p.data.get("date") is not None else None,
+            source=p.get("source", str, None),
+        )
+        version = s.get("version", (str, int, float), None)
+        out[str(name)] = SystemSpec(name=str(name), kind=kind, version=None if version is None else str(version),
+                                    source=source, prices=prices, options=options, registry_file=str(path))
+    return tuple(out.items())
+
+
+def systems_for(task: TaskConfig, names: list[str] | None = None) -> list[SystemSpec]:
+    """The registry entries a task (or an explicit --models list) asks for, in order."""
+    reg = load_registry(task.registry)
+    wanted = list(names) if names else list(task.systems)
+    out = []
+    for n in wanted:
+        if n not in reg:
+            raise ConfigError(f"unknown system {n!r}", file=task.registry if names else task.path,
+                              field="--models" if names else "evaluation.systems",
+                              fix=f"use one of {', '.join(sorted(reg))} or add it to {Path(task.registry).name}")
+        out.append(reg[n])
+    return out
