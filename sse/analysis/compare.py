@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
+
+from sse.analysis import stats as st
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -86,3 +89,63 @@ def sign_test(rates_a: np.ndarray, rates_b: np.ndarray) -> tuple[int, int, float
     wins = int(np.sum(rates_a > rates_b))
     losses = int(np.sum(rates_b > rates_a))
     return wins, losses, mcnemar_exact(wins, losses)
+
+
+def _difference(j: int, jb: int, shared: np.ndarray, rates: np.ndarray, boot_acc: np.ndarray, B: int,
+                seed: int) -> st.Interval:
+    """Paired bootstrap of the accuracy difference on the shared problems."""
+    a, b = rates[shared, j], rates[shared, jb]
+    diff = float(a.mean() - b.mean()) if a.size else math.nan
+    if a.size and shared.all():
+        # every problem shared: the joint bootstrap is already paired, reuse it
+        return st.percentile_interval(boot_acc[:, j] - boot_acc[:, jb], diff, method="paired bootstrap over problems")
+    if a.size:
+        bd = st.bootstrap_means(np.column_stack([a, b]), B, seed)
+        return st.percentile_interval(bd[:, 0] - bd[:, 1], diff, method="paired bootstrap over problems")
+    return st.Interval(math.nan, math.nan, math.nan, "paired bootstrap over problems", "no shared problems")
+
+
+def compare_to_baseline(rows: list[dict[str, Any]], passes: list[np.ndarray], rates: np.ndarray,
+                        boot_acc: np.ndarray, baseline: str, B: int, seed: int) -> list[dict[str, Any]]:
+    """Every non-oracle system against the baseline: the sign test (Holm-adjusted over the family),
+    the paired bootstrap difference, Welch and paired t on run accuracies, Cohen's d.
+
+    `passes[j]` is system j's problems x runs matrix, `rates` the problems x systems pass rates,
+    `boot_acc` the joint problem bootstrap of `rates`; `seed` seeds the bootstrap on partly shared problems."""
+    names = [r["name"] for r in rows]
+    jb = names.index(baseline)
+    Xb = passes[jb]
+    out: list[dict[str, Any]] = []
+    for j, so in enumerate(rows):
+        if so["name"] == baseline or so["oracle"]:
+            continue
+        shared = ~np.isnan(rates[:, j]) & ~np.isnan(rates[:, jb])
+        a, b = rates[shared, j], rates[shared, jb]
+        wins, losses, p_sign = sign_test(a, b)
+        di = _difference(j, jb, shared, rates, boot_acc, B, seed)
+        Xa = passes[j]
+        ra = [float(np.nanmean(Xa[shared, r])) for r in range(Xa.shape[1])] if a.size else []
+        rb = [float(np.nanmean(Xb[shared, r])) for r in range(Xb.shape[1])] if a.size else []
+        welch = welch_t(ra, rb)
+        pairs_runs = so["runs"] == rows[jb]["runs"] and len(so["runs"]) >= 2
+        paired = paired_t(ra, rb) if pairs_runs else (math.nan, math.nan, math.nan)
+        notes = []
+        if so["deterministic"] or rows[jb]["deterministic"]:
+            notes.append("a deterministic system's runs are copies: run-level t tests are not informative")
+        out.append({
+            "system": so["name"], "baseline": baseline, "shared_problems": int(shared.sum()),
+            "accuracy": float(a.mean()) if a.size else None,
+            "baseline_accuracy": float(b.mean()) if b.size else None,
+            "difference": di.to_dict(),
+            "sign_test": {"system_better": wins, "baseline_better": losses, "p": p_sign,
+                          "test": "McNemar exact" if len(so["runs"]) == 1 and len(rows[jb]["runs"]) == 1
+                          else "exact sign test on per-problem pass rates"},
+            "welch": {"t": welch[0], "df": welch[1], "p": welch[2], "runs": [len(ra), len(rb)]},
+            "paired_t": {"t": paired[0], "df": paired[1], "p": paired[2], "applies": pairs_runs},
+            "cohens_d": cohens_d(a, b) if a.size else None,
+            "notes": notes,
+        })
+    for c, pa in zip(out, holm([c["sign_test"]["p"] for c in out]), strict=True):
+        c["sign_test"]["p_holm"] = pa
+        c["sign_test"]["significant_0_05"] = bool(pa is not None and not math.isnan(pa) and pa < 0.05)
+    return out

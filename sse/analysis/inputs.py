@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sse.analysis.costs import BASES, LOCAL_COST_BASES
 from sse.core.errors import SseError
 from sse.core.records import VERDICT_STATUSES, Sample
 
@@ -90,6 +91,26 @@ def _sample(d: dict[str, Any], where: str) -> Sample:
     return s
 
 
+def check_context(context: dict[str, Any], where: str) -> None:
+    """The per-system and task fields that decide how costs are read (absent = an older input)."""
+    systems = context.get("systems") or []
+    if not isinstance(systems, list) or not all(isinstance(s, dict) for s in systems):
+        raise ReportInputError("expected a list of objects", file=where, field="systems", fix="rerun the pipeline")
+    for i, s in enumerate(systems):
+        basis = s.get("pricing_basis")
+        if basis is not None and basis not in BASES:
+            raise ReportInputError(f"unknown pricing basis {basis!r}", file=where, field=f"systems[{i}].pricing_basis",
+                                   fix=f"use one of {', '.join(BASES)}")
+        for key in ("local", "oracle"):
+            if s.get(key) is not None and not isinstance(s[key], bool):
+                raise ReportInputError(f"expected true or false, got {s[key]!r}", file=where,
+                                       field=f"systems[{i}].{key}", fix="write a JSON boolean")
+    lcb = (context.get("task") or {}).get("local_cost_basis")
+    if lcb is not None and lcb not in LOCAL_COST_BASES:
+        raise ReportInputError(f"unknown local cost basis {lcb!r}", file=where, field="task.local_cost_basis",
+                               fix=f"use one of {', '.join(LOCAL_COST_BASES)}")
+
+
 def load_inputs(input_dir: Path) -> Inputs:
     """Load and validate an input folder."""
     root = Path(input_dir)
@@ -99,8 +120,6 @@ def load_inputs(input_dir: Path) -> Inputs:
     samples_path = root / "samples.jsonl"
     raw = _read_jsonl(samples_path, required=True)
     samples = [_sample(d, f"{samples_path}:{i}") for i, d in enumerate(raw, 1)]
-    if not samples:
-        raise ReportInputError("no samples", file=str(samples_path), fix="run `sse evaluate` first")
     ctx_path = root / "context.json"
     context: dict[str, Any] = {}
     if ctx_path.exists():
@@ -111,6 +130,10 @@ def load_inputs(input_dir: Path) -> Inputs:
                                    fix="rerun the pipeline to rewrite context.json") from None
         if not isinstance(context, dict):
             raise ReportInputError("expected a JSON object", file=str(ctx_path), fix="rerun the pipeline")
+        check_context(context, str(ctx_path))
+    if not samples and not context.get("systems"):
+        # systems that were all skipped still make a report (it says why); nothing at all does not
+        raise ReportInputError("no samples", file=str(samples_path), fix="run `sse evaluate` first")
     examples = {}
     for i, d in enumerate(_read_jsonl(root / "examples.jsonl", required=False), 1):
         if "id" not in d:
