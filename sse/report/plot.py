@@ -53,15 +53,15 @@ def render_figure(results: dict[str, Any]):  # -> matplotlib.figure.Figure
         s = systems[n]
         col = _COLORS[i % len(_COLORS)]
         cx, acc = x(costs[i]), s["accuracy"] * 100
-        t = s["t_interval"]
-        b = s["bootstrap_interval"]
+        head = s["interval"]  # includes problem sampling: the interval to read, drawn thick
+        t = s["t_interval"]  # run-to-run noise only, drawn thin
         # intervals are drawn as [lo, hi] spans (centred on their midpoint): the t interval is centred on
         # the mean of run accuracies, which differs from the problem-weighted accuracy when samples are missing
-        if t["lo"] is not None and t["hi"] is not None:
-            ax.errorbar([cx / 1.06], [(t["lo"] + t["hi"]) * 50], yerr=[(t["hi"] - t["lo"]) * 50], fmt="none",
-                        ecolor=col, elinewidth=2.4, capsize=0, alpha=0.9)
-        if b["lo"] is not None and b["hi"] is not None:
-            ax.errorbar([cx * 1.06], [(b["lo"] + b["hi"]) * 50], yerr=[(b["hi"] - b["lo"]) * 50], fmt="none",
+        if head["lo"] is not None and head["hi"] is not None:
+            ax.errorbar([cx / 1.06], [(head["lo"] + head["hi"]) * 50], yerr=[(head["hi"] - head["lo"]) * 50],
+                        fmt="none", ecolor=col, elinewidth=2.4, capsize=0, alpha=0.9)
+        if t["lo"] is not None and t["hi"] is not None and not s["deterministic"]:
+            ax.errorbar([cx * 1.06], [(t["lo"] + t["hi"]) * 50], yerr=[(t["hi"] - t["lo"]) * 50], fmt="none",
                         ecolor=col, elinewidth=1.0, capsize=4, alpha=0.9, linestyle="--")
         ax.scatter([cx], [acc], s=90 if n in frontier else 60, color=col, zorder=5,
                    edgecolor="black" if n in frontier else "white", linewidth=1.2,
@@ -95,16 +95,16 @@ def render_figure(results: dict[str, Any]):  # -> matplotlib.figure.Figure
 
     handles = [
         Line2D([], [], color="black", linewidth=1.4, label="convex frontier (random mixes of two systems)"),
-        Line2D([], [], color="gray", linewidth=2.4, label="95% t interval across runs"),
+        Line2D([], [], color="gray", linewidth=2.4, label="95% interval, problems x runs (cluster bootstrap)"),
         Line2D([], [], color="gray", linewidth=1.0, linestyle="--", marker="_", markersize=8,
-               label="95% bootstrap interval across problems"),
+               label="run-to-run noise only (95% t over runs)"),
         Line2D([], [], color="none", marker="D", markerfacecolor="none", markeredgecolor="black",
                label="mix that beats a dominated system"),
     ]
     ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
     unpriced = [s["name"] for s in results["systems"] if s["cost"]["per_example"] is None]
     oracles = [s["name"] for s in results["systems"] if s.get("oracle") and s["name"] not in names]
-    title = f"{results['task'].get('id', 'task')}: accuracy vs cost"
+    title = f"{results['task'].get('id', 'task')}: accuracy vs cost (mixes are linear in dollars)"
     left_out = ([f"unpriced: {', '.join(unpriced)}"] if unpriced else []) + (
         [f"oracle: {', '.join(oracles)}"] if oracles else [])
     if left_out:

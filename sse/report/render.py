@@ -17,7 +17,7 @@ import jinja2
 
 from sse.analysis.api import analyze_inputs
 from sse.analysis.inputs import Inputs, load_inputs
-from sse.core.records import Verdict
+from sse.core.records import VERDICT_STATUSES, Verdict
 from sse.core.store import atomic_write_text
 from sse.report.plot import pareto_svg
 
@@ -134,6 +134,7 @@ def _verdict_bars(results: dict[str, Any]) -> list[dict[str, Any]]:
 def render_html(results: dict[str, Any], examples: list[dict[str, Any]], svg: str, example_dir: str) -> str:
     return _env().get_template("report.html.j2").render(
         r=results, svg=svg, examples=examples, example_dir=example_dir, bars=_verdict_bars(results),
+        statuses=VERDICT_STATUSES,
         codes=sorted({c for s in results["systems"] for c in s["error_codes"]}),
         manifest_json=json.dumps(results["manifest"], indent=1, sort_keys=True))
 
@@ -144,7 +145,7 @@ def render_example(results: dict[str, Any], ex: dict[str, Any], back: str) -> st
 
 def render_markdown(results: dict[str, Any], plot_file: str | None, example_dir: str | None) -> str:
     return _md_env().get_template("report.md.j2").render(
-        r=results, plot_file=plot_file, example_dir=example_dir,
+        r=results, plot_file=plot_file, example_dir=example_dir, statuses=VERDICT_STATUSES,
         codes=sorted({c for s in results["systems"] for c in s["error_codes"]}),
         manifest_json=json.dumps(results["manifest"], indent=1, sort_keys=True))
 

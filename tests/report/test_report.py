@@ -116,3 +116,59 @@ def test_precomputed_results_are_rendered_as_given(tmp_path: Path) -> None:
     build_report(d, tmp_path / "o", results=results, formats=("html", "json"))
     assert "12.3%" in (tmp_path / "o" / "report.html").read_text()
     assert json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["accuracy"] == 0.123456
+
+
+def test_no_usable_sample_still_reports_every_format(tmp_path: Path) -> None:
+    """Every sample an infra_error (or no samples at all): the report says so, lists why, and exits cleanly."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
+    from conftest import write_dir
+
+    infra = {(n, 0, p): "infra_error" for n in ("a", "b") for p in range(2)}
+    d = write_dir(tmp_path / "in", {"a": [[1, 0]], "b": [[1, 1]]}, statuses=infra)
+    build_report(d, tmp_path / "o", resamples=100)
+    r = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert r["systems"] == [] and r["baseline"] is None
+    assert [s["name"] for s in r["skipped"]] == ["a", "b"]
+    assert all(isinstance(s["reason"], str) and "infra_error" in s["reason"] for s in r["skipped"])
+    md = (tmp_path / "o" / "report.md").read_text()
+    assert "No system has a usable sample" in md and "infra_error" in md
+    assert "No system has a usable sample" in (tmp_path / "o" / "report.html").read_text()
+    # a system skipped before generating (say, a CLI not installed) has no samples at all
+    ctx = json.loads((d / "context.json").read_text())
+    ctx["systems"][0]["skipped_reason"] = "CLI not installed"
+    (d / "context.json").write_text(json.dumps(ctx))
+    (d / "samples.jsonl").write_text("")
+    build_report(d, tmp_path / "o2", resamples=100)
+    r = json.loads((tmp_path / "o2" / "results.json").read_text())
+    reasons = {s["name"]: s["reason"] for s in r["skipped"]}
+    assert reasons["a"] == "CLI not installed" and reasons["b"] == "no samples recorded"
+    assert "CLI not installed" in (tmp_path / "o2" / "report.md").read_text()
+
+
+def test_markdown_leads_with_problem_sampling_and_explains_mixing(built: tuple[Path, list[Path]]) -> None:
+    d, _ = built
+    md = (d / "out" / "report.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| system | kind | accuracy |"))
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    assert cols[3] == "95% interval (problems x runs)" and "run-to-run noise" in cols[4]
+    assert "linearly in dollars" in md
+
+
+def test_plot_thick_bar_is_the_headline_interval(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from sse.report.plot import render_figure
+
+    d = write_inputs(tmp_path / "in", problems=8, runs=3)
+    r = json.loads(json.dumps(analyze(d, resamples=300)))
+    fig = render_figure(r)
+    thick = sorted(tuple(round(y, 6) for y in seg[:, 1]) for c in fig.axes[0].collections
+                   if hasattr(c, "get_segments") and c.get_linewidths().size and c.get_linewidths()[0] > 2
+                   for seg in c.get_segments())
+    plt.close(fig)
+    by = {s["name"]: s for s in r["systems"]}
+    want = sorted((round(by[n]["interval"]["lo"] * 100, 6), round(by[n]["interval"]["hi"] * 100, 6))
+                  for n in r["pareto"]["systems"])
+    assert thick == want
