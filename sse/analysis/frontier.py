@@ -50,7 +50,7 @@ def _tradeoffs(sys_out: list[dict[str, Any]], baseline: str, comparisons: list[d
             "latency_p50_ratio": lat["p50_s"] / bl["p50_s"] if lat["p50_s"] is not None and bl["p50_s"] else None,
             "latency_p99_ratio": lat["p99_s"] / bl["p99_s"] if lat["p99_s"] is not None and bl["p99_s"] else None,
             "value_ratio": value,
-            "bases_differ": s["cost"]["basis"] != b["cost"]["basis"],
+            "bases_differ": ratio is not None and s["cost"]["basis"] != b["cost"]["basis"],
         })
     return out
 

@@ -39,6 +39,8 @@ DEFAULT_SYSTEMS = (
     SynthSystem("frontier-legacy", "cli", 0.6, False, "provider", 8.0, None, 0.6),
 )
 
+# what each synthetic cost model is priced on (an unpriced CLI has token counts but no price)
+_BASIS = {"provider": "provider", "tokens": "tokens", "machine_time": "cpu_seconds", "unpriced": "tokens"}
 _PY = "def {f}(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total += x * {k}\n    return total\n"
 _RS = "pub fn {f}(xs: Vec<i64>) -> i64 {{\n    xs.iter().map(|x| x * {k}).sum()\n}}\n"
 
@@ -112,12 +114,15 @@ def write_inputs(root: Path, *, problems: int = 12, runs: int = 3, seed: int = 7
                  "decoding": {"temperature": 0.0, "max_tokens": 512}},
         "systems": [{"name": sy.name, "kind": sy.kind, "fingerprint": content_key("fp", sy.name),
                      "deterministic": sy.deterministic, "skipped_reason": None, "version": "1",
+                     "local": sy.kind != "cli", "oracle": sy.kind == "reference",
+                     "pricing_basis": "none" if sy.kind == "reference" else _BASIS[sy.cost],
                      "prices": {"input_per_mtok": sy.prices[0] if sy.prices else None,
                                 "output_per_mtok": sy.prices[1] if sy.prices else None,
                                 "date": "2026-11-29" if sy.prices else None,
                                 "source": "synthetic" if sy.prices else None}} for sy in systems]
         + [{"name": "absent-model", "kind": "cli", "fingerprint": None, "deterministic": False,
-            "skipped_reason": "CLI not installed", "prices": {}, "version": None}],
+            "skipped_reason": "CLI not installed", "prices": {}, "version": None, "local": False,
+            "oracle": False, "pricing_basis": "tokens"}],
         "corpus": {"name": "synthetic", "key": content_key("corpus", [e["key"] for e in examples]),
                    "n_examples": problems},
         "manifest": {"rustc": "rustc 1.95.0 (synthetic)", "git_commit": None},

@@ -95,14 +95,14 @@ def render_figure(results: dict[str, Any]):  # -> matplotlib.figure.Figure
 
     handles = [
         Line2D([], [], color="black", linewidth=1.4, label="convex frontier (random mixes of two systems)"),
-        Line2D([], [], color="gray", linewidth=2.4, label="95% interval, problems x runs (cluster bootstrap)"),
+        Line2D([], [], color="gray", linewidth=2.4, label="95% interval incl. problem sampling (problems x runs)"),
         Line2D([], [], color="gray", linewidth=1.0, linestyle="--", marker="_", markersize=8,
                label="run-to-run noise only (95% t over runs)"),
         Line2D([], [], color="none", marker="D", markerfacecolor="none", markeredgecolor="black",
                label="mix that beats a dominated system"),
     ]
     ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
-    unpriced = [s["name"] for s in results["systems"] if s["cost"]["per_example"] is None]
+    unpriced = [s["name"] for s in results["systems"] if s["cost"]["per_example"] is None and not s.get("oracle")]
     oracles = [s["name"] for s in results["systems"] if s.get("oracle") and s["name"] not in names]
     title = f"{results['task'].get('id', 'task')}: accuracy vs cost (mixes are linear in dollars)"
     left_out = ([f"unpriced: {', '.join(unpriced)}"] if unpriced else []) + (
