@@ -91,6 +91,12 @@ def _sample(d: dict[str, Any], where: str) -> Sample:
     return s
 
 
+def _check_amount(v: Any, where: str, field: str, unit: str) -> None:
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0):
+        raise ReportInputError(f"expected a non-negative number, got {v!r}", file=where, field=field,
+                               fix=f"give {unit}, e.g. 0.5")
+
+
 def check_context(context: dict[str, Any], where: str) -> None:
     """The per-system and task fields that decide how costs are read (absent = an older input)."""
     systems = context.get("systems") or []
@@ -105,6 +111,12 @@ def check_context(context: dict[str, Any], where: str) -> None:
             if s.get(key) is not None and not isinstance(s[key], bool):
                 raise ReportInputError(f"expected true or false, got {s[key]!r}", file=where,
                                        field=f"systems[{i}].{key}", fix="write a JSON boolean")
+        prices = s.get("prices") or {}
+        for key in ("input_per_mtok", "output_per_mtok"):
+            _check_amount(prices.get(key) if isinstance(prices, dict) else prices, where,
+                          f"systems[{i}].prices.{key}", "USD per million tokens")
+    _check_amount((context.get("task") or {}).get("machine_price_per_hour"), where, "task.machine_price_per_hour",
+                  "USD per hour")
     lcb = (context.get("task") or {}).get("local_cost_basis")
     if lcb is not None and lcb not in LOCAL_COST_BASES:
         raise ReportInputError(f"unknown local cost basis {lcb!r}", file=where, field="task.local_cost_basis",

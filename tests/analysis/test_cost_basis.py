@@ -16,6 +16,7 @@ import pytest
 from sse.analysis import analyze
 from sse.analysis import costs as cst
 from sse.analysis.inputs import ReportInputError
+from sse.core.records import Sample
 from sse.report.render import build_report
 
 MakeDir = Callable[..., Path]
@@ -42,8 +43,8 @@ def test_deterministic_copies_are_not_summed_again(make_dir: MakeDir) -> None:
 
 
 def test_total_counts_the_first_usable_run_of_a_copied_problem() -> None:
-    def s(run: int, ex: str, dollars: float, det: bool = True) -> cst.Sample:
-        return cst.Sample(task="t", system="x", example_id=ex, run=run, level=1, status="pass", completion_key="c",
+    def s(run: int, ex: str, dollars: float, det: bool = True) -> Sample:
+        return Sample(task="t", system="x", example_id=ex, run=run, level=1, status="pass", completion_key="c",
                           verdict_key="v", example_key="k", rust_key="r", tests_passed=1, tests_total=1,
                           tokens_in=None, tokens_out=None, latency_s=1.0, ttft_s=None, cpu_s=None,
                           dollars=dollars, cost_source="provider", deterministic=det)
@@ -112,6 +113,12 @@ def test_bad_basis_is_one_line_naming_file_and_field(make_dir: MakeDir) -> None:
         analyze(d, resamples=100)
     d = make_dir({"a": [[1, 0]]}, task={"local_cost_basis": "gpu"})
     with pytest.raises(ReportInputError, match=r"context\.json: task\.local_cost_basis"):
+        analyze(d, resamples=100)
+    d = make_dir({"a": [[1, 0]]}, systems={"a": {"prices": {"input_per_mtok": "3$", "output_per_mtok": 1}}})
+    with pytest.raises(ReportInputError, match=r"systems\[0\]\.prices\.input_per_mtok"):
+        analyze(d, resamples=100)
+    d = make_dir({"a": [[1, 0]]}, task={"machine_price_per_hour": -1})
+    with pytest.raises(ReportInputError, match=r"task\.machine_price_per_hour"):
         analyze(d, resamples=100)
 
 
