@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import time
 from collections.abc import Sequence
@@ -81,6 +82,7 @@ class _State:
 
 def _normalise(text: str) -> str:
     """The same candidate gets the same text whichever random names its batch had."""
+    text = re.sub(r"\S*/sse-(verify|canary)-[A-Za-z0-9_]+/(alone-[A-Za-z0-9_]+/)*", "./", text)
     text = re.sub(r"(\./)?w[0-9a-f]{16}/cand\.rs", "candidate.rs", text)
     text = re.sub(r"(\./)?w[0-9a-f]{16}/harness\.rs", "harness.rs", text)
     text = re.sub(r"(crate::)?w[0-9a-f]{16}::cand::", "", text)
@@ -159,6 +161,10 @@ def _judge_in(states: list[_State], tmp: Path, alone: bool) -> None:
                                     compile_s=s.compile_s, run_s=s.run_s)
         else:
             s.verdict = _verdict_from_outcomes(s)
+            if s.verdict.status == "crash" and not alone:
+                # A shared binary carries every neighbour's statics and thread-locals: a crash is
+                # only the candidate's own once it happens in a binary of its own.
+                _alone(s, tmp)
 
 
 # ------------------------------------------------------------------ compiling
@@ -285,10 +291,37 @@ def _alone(s: _State, tmp: Path) -> None:
 
 
 # ------------------------------------------------------------------ running
-def _run_limits(c: Candidate, n_cases: int, par: bool) -> SandboxLimits:
+def image_mb(binary: Path) -> int:
+    """Address space the binary takes before it runs (ELF PT_LOAD segments, and thread-local
+    storage once per possible thread): added to the memory limit, so a neighbour's huge statics
+    in the shared binary do not eat a candidate's allowance."""
+    try:
+        with open(binary, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2:
+                return 0
+            phoff, = struct.unpack_from("<Q", head, 32)
+            phentsize, phnum = struct.unpack_from("<HH", head, 54)
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+    except (OSError, struct.error, IndexError):
+        return 0
+    load = tls = 0
+    for i in range(phnum):
+        p_type, = struct.unpack_from("<I", table, i * phentsize)
+        memsz, = struct.unpack_from("<Q", table, i * phentsize + 40)
+        if p_type == 1:
+            load += memsz
+        elif p_type == 7:
+            tls += memsz
+    return (load + tls * 64) // (1 << 20) + 1
+
+
+def _run_limits(c: Candidate, n_cases: int, par: bool, image: int = 0) -> SandboxLimits:
     t = c.limits.test_timeout_s
     wall = t * (2 if par else n_cases + 1) + 5
-    return SandboxLimits(wall_s=wall, cpu_s=wall * 4, memory_mb=c.limits.memory_mb + 64 + (16 * n_cases if par else 32),
+    return SandboxLimits(wall_s=wall, cpu_s=wall * 4,
+                         memory_mb=c.limits.memory_mb + image + 64 + (16 * n_cases if par else 32),
                          nproc=16 + (n_cases if par else 0), max_output_bytes=c.limits.max_output_bytes,
                          idle_s=t + 5)
 
@@ -296,7 +329,7 @@ def _run_limits(c: Candidate, n_cases: int, par: bool) -> SandboxLimits:
 def _run_binary(binary: Path, s: _State, cases: list[int], par: bool) -> SandboxResult:
     argv_tail = [s.slot.token, "par" if par else "seq", str(int(s.cand.limits.test_timeout_s * 1000)),
                  ",".join(map(str, cases))]
-    lim = _run_limits(s.cand, len(cases), par)
+    lim = _run_limits(s.cand, len(cases), par, image_mb(binary))
     env = {"MALLOC_ARENA_MAX": "2"}
     if isolation_mode() in BWRAP_MODES:
         return run_sandboxed([PROGRAM_PATH, *argv_tail], limits=lim, env=env, view=[(str(binary), PROGRAM_PATH)])
