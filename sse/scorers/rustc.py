@@ -66,7 +66,7 @@ def sysroot() -> str:
     """The real toolchain folder (not the rustup proxy): what the compiler's sandbox mounts."""
     try:
         out = subprocess.run([find_tool("rustc"), "--print", "sysroot"], capture_output=True, text=True,
-                             timeout=60, check=True).stdout.strip()
+                             timeout=60, check=True, env={**os.environ, **tool_env()}).stdout.strip()
     except (OSError, subprocess.SubprocessError) as e:
         raise VerifyError(f"`rustc --print sysroot` failed: {e}", field="toolchain",
                           fix="check the Rust installation") from None
