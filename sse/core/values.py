@@ -143,6 +143,8 @@ def floats_close(a: float, b: float) -> bool:
         return math.isnan(a) and math.isnan(b)
     if a == b:
         return True
+    if math.isinf(a) or math.isinf(b):
+        return False
     return abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
 
 
@@ -166,7 +168,7 @@ def equal(actual: Any, expected: Any, t: PyType) -> bool:
         return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
     if k == "str":
         return isinstance(actual, str) and isinstance(expected, str) and actual == expected
-    if k == "none":
+    if k in ("none", "unknown"):
         return actual is None and expected is None
     if k in ("list", "tuple"):
         if not isinstance(actual, (list, tuple)) or not isinstance(expected, (list, tuple)):
@@ -200,12 +202,18 @@ def _hashable_equal(a: set[Any], b: set[Any], t: PyType) -> bool:
 def same_value(a: Any, b: Any) -> bool:
     """Two Python values (e.g. a stated and a computed expected value) are the same ground truth:
     equal under the narrowest type both fit; False when no type fits both."""
-    if a is None and b is None:
-        return True
-    t = infer_type([a, b])
-    if t is None:
+    if a is None or b is None:
+        return a is None and b is None
+    if a == () or b == ():
+        return a == () and b == ()
+    t = unify(value_type(a), value_type(b))
+    if _has(t, "conflict"):
         return False
-    return equal(a, b, t)
+    return equal(a, b, t)  # places left unknown hold only None or nothing (empty containers)
+
+
+def _has(t: PyType, kind: str) -> bool:
+    return t.kind == kind or any(_has(x, kind) for x in t.args)
 
 
 # ------------------------------------------------------------------ values from the harness
