@@ -106,6 +106,9 @@ SETPRIV = "/usr/bin/setpriv"
 SYSTEM_LIBS = ("/usr/lib", "/usr/lib64")
 
 
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
 def _ancestors(path: str) -> list[str]:
     parts = Path(path).parts
     return [str(Path(*parts[:i])) for i in range(2, len(parts))]
@@ -124,7 +127,7 @@ def _dirs(paths: Sequence[str], made: set[str]) -> list[str]:
 
 
 def _bwrap_argv(cwd: str, ro: list[str], network: bool, view: Sequence[tuple[str, str]] | None = None,
-                uid: int | None = None) -> list[str]:
+                uid: int | None = None, hide: Sequence[str] = ()) -> list[str]:
     """Private /tmp, /var/tmp and /dev/shm, the work folder writable, new pid/ipc/uts (and
     network) namespaces, killed with its parent. The rest is the read-only host, or with `view`
     only the system libraries and the (host, sandbox) pairs of `view`, read-only.
@@ -133,9 +136,14 @@ def _bwrap_argv(cwd: str, ro: list[str], network: bool, view: Sequence[tuple[str
     if view is None:
         argv = [bw, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
                 "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
+        # Folders bwrap creates on those private mounts must stay traversable by the uid.
+        made = set(PRIVATE_TMP)
+        on_tmp = [p for p in [*ro, cwd] if any(p.startswith(t + "/") for t in PRIVATE_TMP)]
         for d in ro:
             if d != cwd:
-                argv += ["--ro-bind", d, d]
+                argv += [*(_dirs([d], made) if d in on_tmp else []), "--ro-bind", d, d]
+        if cwd in on_tmp:
+            argv += _dirs([cwd], made)
     else:
         binds = [(d, d) for d in SYSTEM_LIBS if os.path.isdir(d)]
         binds += [(str(h), str(s)) for h, s in view] + [(d, d) for d in ro if d != cwd]
@@ -149,7 +157,10 @@ def _bwrap_argv(cwd: str, ro: list[str], network: bool, view: Sequence[tuple[str
         for link, target in (("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/bin", "usr/bin")):
             argv += ["--symlink", target, link]
         argv += _dirs([cwd], made)
-    argv += ["--bind", cwd, cwd, "--chdir", cwd, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+    argv += ["--bind", cwd, cwd]
+    for f in hide:  # an empty file in its place (e.g. a test suite next to the program)
+        argv += ["--ro-bind", "/dev/null", f]
+    argv += ["--chdir", cwd, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
              "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if not network:
         argv.append("--unshare-net")
@@ -309,6 +320,7 @@ def run_sandboxed(
     ro_binds: Sequence[str] = (),
     *,
     view: Sequence[tuple[str, str]] | None = None,
+    hide: Sequence[str] = (),
 ) -> SandboxResult:
     """Run argv under the sandbox; never raises for the child's behaviour (see SandboxResult).
 
@@ -316,7 +328,8 @@ def run_sandboxed(
     visible among the host's temporary folders; everything else is the read-only host.
     With `view` ((host path, sandbox path) pairs), the bwrap modes show nothing of the host but
     the system libraries, those read-only binds, `ro_binds` and `cwd`: argv[0] must then be a
-    sandbox path. Other modes cannot hide the host and ignore `view` (argv[0] must exist there)."""
+    sandbox path. Other modes cannot hide the host and ignore `view` (argv[0] must exist there).
+    `hide`: files (absolute paths) that read as empty inside, in the bwrap modes."""
     limits = limits or SandboxLimits()
     mode = isolation_mode()
     own_tmp = None
@@ -357,7 +370,8 @@ def run_sandboxed(
     cmd = list(argv)
     if mode in BWRAP_MODES:
         ro = [str(Path(argv[0]).parent)] if os.path.isabs(argv[0]) and view is None else []
-        cmd = [*_bwrap_argv(cwd, [*ro, *ro_binds], limits.network, view=view, uid=bwrap_uid), *cmd]
+        hidden = [f for f in hide if os.path.isfile(f)]
+        cmd = [*_bwrap_argv(cwd, [*ro, *ro_binds], limits.network, view=view, uid=bwrap_uid, hide=hidden), *cmd]
     elif mode == "netns" and not limits.network:
         cmd = ["unshare", "-rn", "--", *cmd]
     t0 = time.monotonic()
@@ -375,7 +389,8 @@ def run_sandboxed(
     out, err, timed_out, capped = _pump(proc, stdin, limits)
     wall = time.monotonic() - t0
     _kill_group(proc.pid)
-    if uid is not None:
+    if uid is not None and (bwrap_uid is None or _uid_has_processes(uid)):
+        # (bwrap's pid namespace dies with its init: a helper is only needed if something is left)
         _kill_uid(uid)
     if lock_fd is not None:
         os.close(lock_fd)
