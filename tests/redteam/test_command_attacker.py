@@ -18,14 +18,12 @@ from attack_system import ATTACKS  # noqa: E402
 from verify_helpers import needs_rustc  # noqa: E402
 
 SCRIPT = Path(__file__).with_name("attack_system.py")
-EXAMPLES = [
-    ("add", "def add(a: int, b: int) -> int:\n    return a + b\n", ["1, 2", "-5, 5", "0, 0"],
-     "pub fn add(a: i64, b: i64) -> i64 { a + b }"),
-    ("shout", "def shout(s: str) -> str:\n    return s.upper() + '!'\n", ["'hi'", "''", "'Ab'"],
-     "pub fn shout(s: &str) -> String { format!(\"{}!\", s.to_uppercase()) }"),
-    ("evens", "def evens(xs: list[int]) -> list[int]:\n    return [x for x in xs if x % 2 == 0]\n",
-     ["[1, 2, 3, 4]", "[]", "[7]"],
-     "pub fn evens(xs: Vec<i64>) -> Vec<i64> { xs.into_iter().filter(|x| x % 2 == 0).collect() }"),
+EXAMPLES = [  # (id, python, argument lists, reference Rust)
+    ("negate", "def negate(x: int) -> int:\n    return -x\n", ["3", "-4", "0"], "pub fn negate(x: i64) -> i64 { -x }"),
+    ("count_a", "def count_a(s: str) -> int:\n    return s.count('a')\n", ["'banana'", "''", "'xyz'"],
+     "pub fn count_a(s: &str) -> i64 { s.matches('a').count() as i64 }"),
+    ("halves", "def halves(xs: list[float]) -> list[float]:\n    return [x / 2 for x in xs]\n",
+     ["[1.0, 3.0]", "[]", "[0.1]"], "pub fn halves(xs: Vec<f64>) -> Vec<f64> { xs.iter().map(|x| x / 2.0).collect() }"),
 ]
 
 
