@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from sse.core.errors import VerifyError
 from sse.core.records import Verdict
@@ -46,7 +47,7 @@ def judge(source: str, *, tests: str | None = None, example_id: str | None = Non
     """What `sse verify` prints, as a function (also used by tests)."""
     from sse.core.sandbox import isolation_mode
     from sse.scorers.api import VerifyRequest, extract_rust, verify_batch
-    from sse.scorers.batch import Candidate, verify_candidates
+    from sse.scorers.batch import verify_candidates
 
     limits = Limits(test_timeout_s=timeout_s)
     rust = extract_rust(source) if "```" in source else (source if source.strip() else None)
@@ -66,11 +67,26 @@ def judge(source: str, *, tests: str | None = None, example_id: str | None = Non
         names = TEST_FN_RE.findall(tests)
         if not names:
             raise VerifyError("no #[test] functions found", field="--tests", fix="add #[test] fn ... to the file")
-        tests_rs = f"#[cfg(test)]\nmod sse_gt_tests {{\n    #[allow(unused_imports)]\n    use super::*;\n{tests}\n}}\n"
     else:
-        names, tests_rs = [], ""
-    v = verify_candidates([Candidate(rust, tests_rs, names, limits)])[0]
+        names = []
+    v = verify_candidates([_user_tests_candidate(rust, tests or "", names, limits)])[0]
     return Verdict(**{**v.__dict__, "isolation": isolation_mode()})
+
+
+def _user_tests_candidate(rust: str, tests: str, names: list[str], limits: Limits) -> Any:
+    """Each `#[test] fn` of the file becomes a case of the harness (it passes when it returns,
+    fails when it panics), so the source is judged exactly like a model's answer."""
+    from sse.core.values import NONE
+    from sse.scorers.batch import Candidate
+    from sse.scorers.translate import Expectation
+
+    body = TEST_FN_RE.sub(lambda m: f"pub(crate) fn {m.group(1)}", tests)
+    text = f"{rust}\n#[allow(unused_imports, dead_code)]\nmod sse_user_tests {{\n    use super::*;\n{body}\n}}\n"
+    calls = "\n".join(f"    r.case({i}usize, move || {{ super::sse_user_tests::{n}(); "
+                      f"crate::sse_rt::Out::value(&()) }});" for i, n in enumerate(names))
+    driver = f"pub(crate) fn run(r: &mut crate::sse_rt::Runner) {{\n{calls}\n}}\n"
+    exp = tuple(Expectation(n, n, NONE, False) for n in names)
+    return Candidate(text, driver, exp, limits)
 
 
 def _judge_program(rust: str, crates: tuple[str, ...], limits: Limits) -> Verdict:

@@ -2,6 +2,11 @@
 
 What is in force, in order of preference (detected once per process, `isolation_mode()`):
 
+- `bwrap+uid`: when we are root and bubblewrap works: bwrap (as root, no user namespace) builds
+  the view, new pid/ipc/uts/net namespaces, and `setpriv` drops every capability and becomes the
+  throw-away uid before the command runs. A run may ask for a minimal view (`view=`): an empty
+  root with only the system libraries, the given read-only binds and the work folder, so neither
+  the compiler nor the program can read the host (sources under /root included, bound by bwrap).
 - `uid+netns`: when we are root, the child drops to a throw-away uid (one per run, from a
   high range without a passwd entry), so RLIMIT_NPROC really bounds a fork bomb (root is exempt
   from it), the process cannot write anything it does not own, and after the run *every*
@@ -95,38 +100,94 @@ UID_MODES = ("bwrap+uid", "uid+netns")
 BWRAP_MODES = ("bwrap+uid", "bwrap")
 
 
-def _bwrap_argv(cwd: str, ro: list[str], network: bool) -> list[str]:
-    """Read-only host, private /tmp, /var/tmp and /dev/shm, the work folder writable,
-    new pid/ipc/uts (and network) namespaces, killed with its parent."""
+SETPRIV = "/usr/bin/setpriv"
+# What a dynamically linked program needs from the host in a minimal view (the C library and
+# loader); /lib and /lib64 are symlinks into them on merged-/usr systems.
+SYSTEM_LIBS = ("/usr/lib", "/usr/lib64")
+
+
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = Path(path).parts
+    return [str(Path(*parts[:i])) for i in range(2, len(parts))]
+
+
+def _dirs(paths: Sequence[str], made: set[str]) -> list[str]:
+    """`--dir` for every missing ancestor, world-traversable (bwrap would make them 0700 as root,
+    closed to the throw-away uid)."""
+    out: list[str] = []
+    for p in paths:
+        for a in _ancestors(p):
+            if a not in made:
+                made.add(a)
+                out += ["--perms", "0755", "--dir", a]
+    return out
+
+
+def _bwrap_argv(cwd: str, ro: list[str], network: bool, view: Sequence[tuple[str, str]] | None = None,
+                uid: int | None = None, hide: Sequence[str] = ()) -> list[str]:
+    """Private /tmp, /var/tmp and /dev/shm, the work folder writable, new pid/ipc/uts (and
+    network) namespaces, killed with its parent. The rest is the read-only host, or with `view`
+    only the system libraries and the (host, sandbox) pairs of `view`, read-only.
+    With `uid`, bwrap runs as root and `setpriv` becomes uid (no capabilities) inside."""
     bw = shutil.which("bwrap") or "bwrap"
-    argv = [bw, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
-    for d in ro:
-        if d != cwd:
-            argv += ["--ro-bind", d, d]
-    argv += ["--bind", cwd, cwd, "--chdir", cwd, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-             "--die-with-parent", "--new-session"]
+    if view is None:
+        argv = [bw, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
+        # Folders bwrap creates on those private mounts must stay traversable by the uid.
+        made = set(PRIVATE_TMP)
+        on_tmp = [p for p in [*ro, cwd] if any(p.startswith(t + "/") for t in PRIVATE_TMP)]
+        for d in ro:
+            if d != cwd:
+                argv += [*(_dirs([d], made) if d in on_tmp else []), "--ro-bind", d, d]
+        if cwd in on_tmp:
+            argv += _dirs([cwd], made)
+    else:
+        binds = [(d, d) for d in SYSTEM_LIBS if os.path.isdir(d)]
+        binds += [(str(h), str(s)) for h, s in view] + [(d, d) for d in ro if d != cwd]
+        if uid is not None:
+            binds.append((SETPRIV, SETPRIV))
+        made: set[str] = {"/tmp"}
+        argv = [bw, "--perms", "0755", "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
+                "--perms", "01777", "--tmpfs", "/tmp"]
+        for host, inside in binds:
+            argv += [*_dirs([inside], made), "--ro-bind", host, inside]
+        for link, target in (("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/bin", "usr/bin")):
+            argv += ["--symlink", target, link]
+        argv += _dirs([cwd], made)
+    argv += ["--bind", cwd, cwd]
+    for f in hide:  # an empty file in its place (e.g. a test suite next to the program)
+        argv += ["--ro-bind", "/dev/null", f]
+    argv += ["--chdir", cwd, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if not network:
         argv.append("--unshare-net")
-    return [*argv, "--"]
+    argv.append("--")
+    if uid is not None:
+        argv += [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                 "--bounding-set=-all", "--no-new-privs", "--"]
+    return argv
 
 
 def _bwrap_works(drop: bool) -> bool:
-    if not shutil.which("bwrap"):
+    """bwrap starts, and (as root) drops to a throw-away uid inside both views."""
+    if not shutil.which("bwrap") or (drop and not os.path.exists(SETPRIV)):
         return False
     d = tempfile.mkdtemp(prefix="sse-bwrap-probe-")
     os.chmod(d, 0o777)
-
-    def pre() -> None:
-        if drop:
-            os.setgroups([])
-            os.setgid(UID_BASE + UID_SLOTS)
-            os.setuid(UID_BASE + UID_SLOTS)
-
+    uid = UID_BASE + UID_SLOTS if drop else None
     try:
-        r = subprocess.run([*_bwrap_argv(d, [], False), "/bin/sh", "-c", "touch ok"], preexec_fn=pre,
-                           timeout=20, capture_output=True, cwd=d)
-        return r.returncode == 0 and os.path.exists(os.path.join(d, "ok"))
+        for view in (None, [("/usr/bin", "/usr/bin")]) if drop else (None,):
+            r = subprocess.run([*_bwrap_argv(d, [], False, view=view, uid=uid), "/bin/sh", "-c", "touch ok"],
+                               timeout=20, capture_output=True, cwd=d)
+            if r.returncode != 0 or not os.path.exists(os.path.join(d, "ok")):
+                return False
+            if drop and os.stat(os.path.join(d, "ok")).st_uid != uid:
+                return False
+            os.unlink(os.path.join(d, "ok"))
+        return True
     except (OSError, subprocess.SubprocessError):
         return False
     finally:
@@ -169,7 +230,19 @@ def scrubbed_env(home: str, extra: dict[str, str] | None = None) -> dict[str, st
     return env
 
 
-_LOCK_DIR = Path(tempfile.gettempdir()) / "sse-sandbox-uids"
+# One fixed place per machine (not under $TMPDIR): every evaluation, whatever its environment,
+# sees the same locks, so no two runs share a uid (and no clean-up kills another's process).
+LOCK_DIRS = (Path("/run/sse/uid-locks"), Path("/var/lock/sse/uid-locks"))
+
+
+def _lock_dir() -> Path:
+    for d in LOCK_DIRS:
+        try:
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return d
+        except OSError:
+            continue
+    raise OSError(f"cannot create a uid lock folder ({' or '.join(map(str, LOCK_DIRS))})")
 
 
 CLAIMED_UIDS: set[int] = set()  # every uid this process has run a sandbox as (for leak checks)
@@ -177,10 +250,10 @@ CLAIMED_UIDS: set[int] = set()  # every uid this process has run a sandbox as (f
 
 def _claim_uid() -> tuple[int, int]:
     """A uid no other sandbox (in any process) is using: (uid, fd of the held lock)."""
-    _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+    lock_dir = _lock_dir()
     for _ in range(UID_SLOTS):
         uid = UID_BASE + next(_uid_counter) % UID_SLOTS
-        fd = os.open(_LOCK_DIR / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fd = os.open(lock_dir / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -245,11 +318,18 @@ def run_sandboxed(
     limits: SandboxLimits | None = None,
     env: dict[str, str] | None = None,
     ro_binds: Sequence[str] = (),
+    *,
+    view: Sequence[tuple[str, str]] | None = None,
+    hide: Sequence[str] = (),
 ) -> SandboxResult:
     """Run argv under the sandbox; never raises for the child's behaviour (see SandboxResult).
 
     In the bwrap modes only `cwd` (read-write), `ro_binds` and the folder of argv[0] are
-    visible among the host's temporary folders; everything else is the read-only host."""
+    visible among the host's temporary folders; everything else is the read-only host.
+    With `view` ((host path, sandbox path) pairs), the bwrap modes show nothing of the host but
+    the system libraries, those read-only binds, `ro_binds` and `cwd`: argv[0] must then be a
+    sandbox path. Other modes cannot hide the host and ignore `view` (argv[0] must exist there).
+    `hide`: files (absolute paths) that read as empty inside, in the bwrap modes."""
     limits = limits or SandboxLimits()
     mode = isolation_mode()
     own_tmp = None
@@ -269,6 +349,8 @@ def run_sandboxed(
     mem = limits.memory_mb * 1024 * 1024
     fsize = limits.fsize_mb * 1024 * 1024
 
+    bwrap_uid = uid if mode == "bwrap+uid" else None  # bwrap drops inside (setpriv), not here
+
     def preexec() -> None:
         os.setsid()
         if mode == "uid+netns" and not limits.network:
@@ -280,14 +362,16 @@ def run_sandboxed(
         if uid is not None:
             # + a few for bwrap's own processes
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.nproc + 4, limits.nproc + 4))
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
+            if bwrap_uid is None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
 
     cmd = list(argv)
     if mode in BWRAP_MODES:
-        ro = [str(Path(argv[0]).parent)] if os.path.isabs(argv[0]) else []
-        cmd = [*_bwrap_argv(cwd, [*ro, *ro_binds], limits.network), *cmd]
+        ro = [str(Path(argv[0]).parent)] if os.path.isabs(argv[0]) and view is None else []
+        hidden = [f for f in hide if os.path.isfile(f)]
+        cmd = [*_bwrap_argv(cwd, [*ro, *ro_binds], limits.network, view=view, uid=bwrap_uid, hide=hidden), *cmd]
     elif mode == "netns" and not limits.network:
         cmd = ["unshare", "-rn", "--", *cmd]
     t0 = time.monotonic()
@@ -305,7 +389,8 @@ def run_sandboxed(
     out, err, timed_out, capped = _pump(proc, stdin, limits)
     wall = time.monotonic() - t0
     _kill_group(proc.pid)
-    if uid is not None:
+    if uid is not None and (bwrap_uid is None or _uid_has_processes(uid)):
+        # (bwrap's pid namespace dies with its init: a helper is only needed if something is left)
         _kill_uid(uid)
     if lock_fd is not None:
         os.close(lock_fd)

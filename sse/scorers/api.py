@@ -14,11 +14,12 @@ from sse.core.sandbox import isolation_mode
 from sse.core.store import content_key
 from sse.scorers.batch import Candidate, verify_candidates
 from sse.scorers.extract import extract_rust
+from sse.scorers.harness import RUNTIME_RS
 from sse.scorers.rustc import toolchain_id
-from sse.scorers.translate import SUPPORT_RS, generate_tests, rust_signature, test_names
+from sse.scorers.translate import expectations, generate_driver, rust_signature
 from sse.task.config import GroundTruth
 
-VERIFIER_VERSION = "verify-1"
+VERIFIER_VERSION = "verify-2"  # 2: expected values compared in Python, one process per candidate
 MAX_BATCH = 120
 MIN_SHARD = 30  # below this per worker, one crate is cheaper than two (fixed cost per crate)
 
@@ -36,10 +37,11 @@ class VerifyRequest:
 
 
 def test_code(example: Example) -> str:
-    """The generated test module for a function example ('' for programs)."""
+    """What judges a function example ('' for programs): its harness module (inputs and calls)
+    and, after it, the expected outcomes that stay in Python."""
     if example.kind != "function":
         return ""
-    return generate_tests(example)
+    return generate_driver(example) + "\n".join(e.key_text() for e in expectations(example))
 
 
 def verdict_key(request: VerifyRequest) -> str:
@@ -48,9 +50,10 @@ def verdict_key(request: VerifyRequest) -> str:
     ex = request.example
     tests = _safe_tests(ex)
     return content_key(
-        "verdict", VERIFIER_VERSION, request.rust, tests, SUPPORT_RS, ex.kind,
+        "verdict", VERIFIER_VERSION, request.rust, tests, RUNTIME_RS, ex.kind,
         ex.key() if ex.kind == "program" else None,
         toolchain_id(), dataclasses.asdict(gt.limits), list(gt.crates), gt.type, gt.run_tests, isolation_mode(),
+        gt.allow_unsafe,
     )
 
 
@@ -131,14 +134,14 @@ def _judge(items: list[tuple[str, VerifyRequest]]) -> dict[str, Verdict]:
             programs.append((k, r))
             continue
         try:
-            tests = test_code(r.example)
-            names = test_names(r.example)
+            driver = generate_driver(r.example)
+            expected = expectations(r.example)
         except CorpusError as e:
             out[k] = Verdict("infra_error", diagnostics=f"corpus problem, not the model's: {e.one_line()}"[:1500])
             continue
         if not r.ground_truth.run_tests:
-            tests, names = "", []
-        cands.append((k, Candidate(r.rust, tests, names, r.ground_truth.limits)))
+            driver, expected = "pub(crate) fn run(_r: &mut crate::sse_rt::Runner) {}\n", ()
+        cands.append((k, Candidate(r.rust, driver, expected, r.ground_truth.limits, r.ground_truth.allow_unsafe)))
     for chunk, verdicts in zip(_shards(cands), _map_shards(_shards(cands)), strict=True):
         for (k, _), v in zip(chunk, verdicts, strict=True):
             out[k] = v

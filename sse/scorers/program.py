@@ -25,7 +25,9 @@ from sse.core.records import Verdict
 from sse.core.sandbox import SandboxLimits, run_sandboxed
 from sse.scorers.rustc import (
     COMPILE_MEMORY_MB,
+    SANDBOX_SYSROOT,
     Diagnostic,
+    compiler_view,
     find_tool,
     parse_diagnostics,
     rustc_compile,
@@ -137,14 +139,22 @@ def _cargo_build(rust: str, crates: Sequence[str], tmp: Path, timeout_s: float, 
         '[source.crates-io]\nreplace-with = "debian"\n\n'
         f'[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n\n[net]\noffline = true\n', encoding="utf-8")
     (proj / "src" / "main.rs").write_text(rust, encoding="utf-8")
-    cargo = find_tool("cargo")
-    env = tool_env()
+    # As rustc: the throw-away uid over a minimal view (toolchain, linker, the registry, the project).
+    _, view = compiler_view(((str(DEBIAN_REGISTRY), str(DEBIAN_REGISTRY)),))
+    if view is not None:
+        cargo = f"{SANDBOX_SYSROOT}/bin/cargo"
+        env = {"PATH": f"{SANDBOX_SYSROOT}/bin:/usr/bin:/bin"}
+    else:
+        cargo = find_tool("cargo")
+        env = tool_env()
     env["CARGO_HOME"] = str(cargo_home)
     env["CARGO_TARGET_DIR"] = str(proj / "target")
+    for d in (proj, proj / "src", cargo_home):
+        d.chmod(0o755 if d == proj / "src" else 0o777)  # cargo writes the lock file, target and caches
     limits = SandboxLimits(wall_s=timeout_s, memory_mb=COMPILE_MEMORY_MB, nproc=512, fsize_mb=1024,
-                           max_output_bytes=16 << 20, drop_privileges=False)
+                           max_output_bytes=16 << 20, drop_privileges=view is not None)
     res = run_sandboxed([cargo, "build", "--offline", "--quiet", "--message-format=json", "--manifest-path",
-                         str(proj / "Cargo.toml")], cwd=str(tmp), limits=limits, env=env)
+                         str(proj / "Cargo.toml")], cwd=str(tmp), limits=limits, env=env, view=view)
     diags = parse_diagnostics(_cargo_messages(res.stdout))
     binary = proj / "target" / "debug" / name
     ok = res.returncode == 0 and binary.exists() and not res.timed_out

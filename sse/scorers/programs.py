@@ -168,6 +168,12 @@ def _copy_folder(example: Example, dest: Path, keep_program: bool) -> None:
         (dest / example.entry_point).unlink(missing_ok=True)  # the binary must not just exec the Python
 
 
+def _suite_files(root: Path) -> list[str]:
+    """The files that hold the suite's expectations: hidden from the program under test."""
+    pats = ("test_*.py", "*_test.py", "conftest.py")
+    return sorted({str(p.relative_to(root)) for pat in pats for p in root.rglob(pat)})
+
+
 def _program_limits(limits: Limits) -> dict[str, Any]:
     return {"wall_s": limits.test_timeout_s, "memory_mb": limits.memory_mb, "nproc": 64, "fsize_mb": 64,
             "max_output_bytes": limits.max_output_bytes}
@@ -204,6 +210,7 @@ def run_suite(example: Example, mode: Literal["python", "exec"], command: Sequen
             "sandbox_py": str(tools / "sse_sandbox.py"), "command": list(command), "root": str(root),
             "results": str(results_path), "log": str(log_path), "limits": _program_limits(limits),
             "max_timeouts": MAX_TIMEOUTS, "baseline_env": baseline, "ro_binds": list(ro_binds),
+            "minimal_view": mode == "exec", "hide": _suite_files(root) if mode == "exec" else [],
         }
         cfg_path = work / "redirect.json"
         cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
@@ -463,7 +470,8 @@ def differential(example: Example, command: Sequence[str], argvs: Sequence[Seque
                 continue
             sl = SandboxLimits(wall_s=limits.test_timeout_s, memory_mb=limits.memory_mb,
                                max_output_bytes=limits.max_output_bytes)
-            rs = run_sandboxed([*command, *argv], cwd=str(rs_dir), limits=sl, ro_binds=ro_binds)
+            rs = run_sandboxed([*command, *argv], cwd=str(rs_dir), limits=sl, ro_binds=ro_binds,
+                               view=[("/usr/bin", "/usr/bin")], hide=[str(rs_dir / f) for f in _suite_files(rs_dir)])
         finally:
             shutil.rmtree(work, ignore_errors=True)
         if rs.timed_out:

@@ -103,8 +103,13 @@ def main() -> None:
                                    max_output_bytes=int(lim["max_output_bytes"]))
     # cwd of the sandbox is the suite root (bound read-write); the program starts in the test's cwd.
     argv = ["/bin/sh", "-c", 'cd -- "$0" 2>/dev/null || cd -- "$HOME"; exec "$@"', here, *cfg["command"], *args]
+    # The program sees the system (libraries, /usr/bin for the shell), its own folder and the suite
+    # root, never the host's other files; the suite's test files (the expected outputs) read as empty.
+    view = [(d, d) for d in ("/usr/bin",) if os.path.isdir(d)] if cfg.get("minimal_view") else None
+    hide = [os.path.join(root, f) for f in cfg.get("hide", [])]
     res = sandbox.run_sandboxed(argv, cwd=root, stdin=stdin, limits=limits,
-                                env=_forward_env(cfg.get("baseline_env", {})), ro_binds=cfg.get("ro_binds", []))
+                                env=_forward_env(cfg.get("baseline_env", {})), ro_binds=cfg.get("ro_binds", []),
+                                view=view, hide=hide)
     rc = res.returncode if res.returncode is not None else 1
     sig = res.signal
     # bwrap reports a child's signal death as exit status 128+N: show it the way a direct run would.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sse.core.errors import VerifyError
-from sse.core.sandbox import SandboxLimits, SandboxResult, run_sandboxed
+from sse.core.sandbox import BWRAP_MODES, SandboxLimits, SandboxResult, isolation_mode, run_sandboxed
 
 # The account's real home (not $HOME, which callers may point elsewhere): where rustup lives.
 REAL_HOME = Path(pwd.getpwuid(os.getuid()).pw_dir)
@@ -61,6 +61,33 @@ def tool_env() -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=1)
+def sysroot() -> str:
+    """The real toolchain folder (not the rustup proxy): what the compiler's sandbox mounts."""
+    try:
+        out = subprocess.run([find_tool("rustc"), "--print", "sysroot"], capture_output=True, text=True,
+                             timeout=60, check=True, env={**os.environ, **tool_env()}).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        raise VerifyError(f"`rustc --print sysroot` failed: {e}", field="toolchain",
+                          fix="check the Rust installation") from None
+    return out
+
+
+SANDBOX_SYSROOT = "/sse/rust"
+# The C toolchain rustc links with (cc is an /etc/alternatives link on Debian).
+LINKER_VIEW = ("/usr/bin", "/usr/libexec", "/etc/alternatives")
+
+
+def compiler_view(extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, list[tuple[str, str]] | None]:
+    """(rustc to run, sandbox view) for compiling: where bwrap can hide the host, only the
+    toolchain, the linker and `extra` (e.g. allowed crate sources) are mounted, read-only, so
+    `include_bytes!("/etc/shadow")` or `#[path = "/etc/hostname"]` finds nothing."""
+    if isolation_mode() not in BWRAP_MODES:
+        return find_tool("rustc"), None
+    view = [(sysroot(), SANDBOX_SYSROOT)] + [(d, d) for d in LINKER_VIEW if Path(d).exists()] + list(extra)
+    return f"{SANDBOX_SYSROOT}/bin/rustc", view
+
+
 @dataclass
 class Diagnostic:
     level: str
@@ -69,6 +96,7 @@ class Diagnostic:
     file: str | None  # primary span's file (after following macro expansions back to user code)
     rendered: str
     files: set[str] = field(default_factory=set)  # every file any span touches
+    line: int | None = None  # primary span's first line
 
 
 @dataclass
@@ -95,11 +123,11 @@ class CompileResult:
         return None
 
 
-def _primary_file(span: dict) -> str | None:
+def _primary_span(span: dict) -> dict:
     # Follow macro expansions to the call site in user code.
     while span.get("expansion") and span["expansion"].get("span"):
         span = span["expansion"]["span"]
-    return span.get("file_name")
+    return span
 
 
 def _collect_files(spans: list[dict], files: set[str]) -> None:
@@ -125,6 +153,7 @@ def parse_diagnostics(stderr: bytes) -> list[Diagnostic]:
             continue
         spans = d.get("spans") or []
         prim = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
+        prim = _primary_span(prim) if prim else None
         files: set[str] = set()
         _collect_files(spans, files)
         for child in d.get("children") or []:
@@ -132,8 +161,8 @@ def parse_diagnostics(stderr: bytes) -> list[Diagnostic]:
         code = (d.get("code") or {}).get("code")
         out.append(Diagnostic(
             level=d.get("level", ""), message=d.get("message", ""), code=code,
-            file=_primary_file(prim) if prim else None, rendered=d.get("rendered") or d.get("message", ""),
-            files=files,
+            file=prim.get("file_name") if prim else None, rendered=d.get("rendered") or d.get("message", ""),
+            files=files, line=prim.get("line_start") if prim else None,
         ))
     return out
 
@@ -142,8 +171,9 @@ def rustc_compile(
     src: Path, out: Path, *, test: bool = True, check_only: bool = False, timeout_s: float = 120.0,
     crate_name: str = "sse_candidates", extra_args: list[str] | None = None,
 ) -> CompileResult:
-    """rustc --edition 2021 [--test] --error-format=json, in the sandbox (no network, limits)."""
-    rustc = find_tool("rustc")
+    """rustc --edition 2021 [--test] --error-format=json, in the sandbox (no network, limits),
+    as the throw-away uid seeing only the toolchain and the crate's folder where bwrap allows."""
+    rustc, view = compiler_view()
     argv = [rustc, "--edition", "2021", "--error-format=json", "--crate-name", crate_name, "-A", "warnings",
             "-C", "debuginfo=0"]
     if test:
@@ -154,8 +184,9 @@ def rustc_compile(
     argv += [f"--remap-path-prefix={src.parent}=."]
     argv += (extra_args or []) + [str(src), "-o", str(out)]
     limits = SandboxLimits(wall_s=timeout_s, memory_mb=COMPILE_MEMORY_MB, nproc=512, fsize_mb=1024,
-                           max_output_bytes=16 << 20, drop_privileges=False)
-    res = run_sandboxed(argv, cwd=str(src.parent), limits=limits, env=tool_env())
+                           max_output_bytes=16 << 20, drop_privileges=view is not None)
+    env = {"PATH": f"{SANDBOX_SYSROOT}/bin:/usr/bin:/bin"} if view is not None else tool_env()
+    res = run_sandboxed(argv, cwd=str(src.parent), limits=limits, env=env, view=view)
     diags = parse_diagnostics(res.stderr)
     ok = res.returncode == 0 and not res.timed_out and res.error is None
     return CompileResult(ok=ok, diagnostics=diags, sandbox=res, output=out if ok else None)

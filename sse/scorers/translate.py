@@ -1,27 +1,30 @@
-"""Type-directed translation of a Python function's tests into Rust `#[test]`s.
+"""Type-directed translation of a Python function's test *inputs* into a Rust harness.
 
 The Python annotations (parsed with `ast`, never executed) fix the Rust types by the
-table in docs/corpus-format.md; the test values become typed Rust literals bound with
-`let x: T = ...` so that empty containers get their element type from the annotation,
-not from inference. Comparison goes through the `Approx` trait of SUPPORT_RS:
-floats with a relative tolerance (1e-9, abs 1e-12), HashMap/HashSet independent of
-order, recursively through Vec/Option/tuples. If any test raises, the function returns
-`Result<T, String>`: raising cases must be `Err(_)`, the others `Ok(expected)`.
+table in docs/corpus-format.md (the type model is sse.core.values); the arguments become typed
+Rust literals bound with `let x: T = ...` so that empty containers get their element type from
+the annotation, not from inference. The harness only calls the candidate and hands back what it
+returned: expected values stay in Python (`expectations`) and are compared there with
+sse.core.values.equal. If any test raises, the function returns `Result<T, String>`: raising
+cases must be `Err(_)`, the others `Ok(expected)`.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from sse.core.errors import CorpusError
 from sse.core.records import Example, TestCase
+from sse.core.values import BOOL, FLOAT, I64_MAX, I64_MIN, INT, NONE, STR, PyType, infer_type
 
-I64_MIN, I64_MAX = -(2**63), 2**63 - 1
-TEST_MODULE = "sse_gt_tests"
-SUPPORT_MODULE = "sse_support"
+__all__ = ["BOOL", "FLOAT", "INT", "NONE", "STR", "PyType", "infer_type", "Expectation", "Signature",
+           "parse_signature", "rust_signature", "rust_type", "rust_value", "generate_driver", "expectations",
+           "test_names", "call_text"]
+DRIVER_MODULE = "sse_drv"
 
 RUST_KEYWORDS = frozenset(
     "as break const continue crate else enum extern false fn for if impl in let loop match mod move mut "
@@ -30,56 +33,29 @@ RUST_KEYWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class PyType:
-    """A Python annotation reduced to the supported vocabulary.
-
-    kind: int | float | bool | str | none | list | tuple | dict | set | option
-    """
-
-    kind: str
-    args: tuple[PyType, ...] = ()
-
-    def rust(self, *, top_arg: bool = False) -> str:
-        """The Rust type; `top_arg` makes a bare str an argument `&str`."""
-        k, a = self.kind, self.args
-        if k == "int":
-            return "i64"
-        if k == "float":
-            return "f64"
-        if k == "bool":
-            return "bool"
-        if k == "str":
-            return "&str" if top_arg else "String"
-        if k == "none":
-            return "()"
-        if k == "list":
-            return f"Vec<{a[0].rust()}>"
-        if k == "set":
-            return f"HashSet<{a[0].rust()}>"
-        if k == "dict":
-            return f"HashMap<{a[0].rust()}, {a[1].rust()}>"
-        if k == "option":
-            return f"Option<{a[0].rust()}>"
-        if k == "tuple":
-            inner = ", ".join(t.rust() for t in a)
-            return f"({inner},)" if len(a) == 1 else f"({inner})"
-        raise AssertionError(k)
-
-    def py(self) -> str:
-        if not self.args:
-            return self.kind if self.kind != "none" else "None"
-        if self.kind == "option":
-            return f"Optional[{self.args[0].py()}]"
-        return f"{self.kind}[{', '.join(t.py() for t in self.args)}]"
-
-    def hashable(self) -> bool:
-        if self.kind == "float" or self.kind in ("dict", "set"):
-            return False
-        return all(t.hashable() for t in self.args)
+def rust_type(t: PyType, *, top_arg: bool = False, q: bool = False) -> str:
+    """The Rust type of t; `top_arg` makes a bare str an argument `&str`; `q` writes every path
+    fully qualified (the harness: nothing a candidate defines or imports can change it)."""
+    k, a = t.kind, t.args
+    if k in _PRIM:
+        return _PRIM[k]
+    if k == "str":
+        return "&str" if top_arg else ("::std::string::String" if q else "String")
+    if k == "list":
+        return f"{'::std::vec::' if q else ''}Vec<{rust_type(a[0], q=q)}>"
+    if k == "set":
+        return f"{'::std::collections::' if q else ''}HashSet<{rust_type(a[0], q=q)}>"
+    if k == "dict":
+        return f"{'::std::collections::' if q else ''}HashMap<{rust_type(a[0], q=q)}, {rust_type(a[1], q=q)}>"
+    if k == "option":
+        return f"{'::core::option::' if q else ''}Option<{rust_type(a[0], q=q)}>"
+    if k == "tuple":
+        inner = ", ".join(rust_type(u, q=q) for u in a)
+        return f"({inner},)" if len(a) == 1 else f"({inner})"
+    raise AssertionError(k)
 
 
-INT, FLOAT, BOOL, STR, NONE = PyType("int"), PyType("float"), PyType("bool"), PyType("str"), PyType("none")
+_PRIM = {"int": "i64", "float": "f64", "bool": "bool", "none": "()"}
 
 
 @dataclass(frozen=True)
@@ -100,8 +76,8 @@ class Signature:
     fallible: bool
 
     def rust(self) -> str:
-        args = ", ".join(f"{rust_ident(p.name)}: {p.type.rust(top_arg=True)}" for p in self.params)
-        ret = self.ret.rust()
+        args = ", ".join(f"{rust_ident(p.name)}: {rust_type(p.type, top_arg=True)}" for p in self.params)
+        ret = rust_type(self.ret)
         if self.fallible:
             ret = f"Result<{ret}, String>"
         tail = "" if ret == "()" else f" -> {ret}"
@@ -189,94 +165,6 @@ def _union(parts: list[PyType], unsupported: CorpusError) -> PyType:
         inner = non_none[0]
         return inner if inner.kind == "option" else PyType("option", (inner,))
     raise unsupported
-
-
-# ------------------------------------------------------------------ inference from values
-def infer_type(values: list[Any]) -> PyType | None:
-    """The narrowest PyType covering all values; None when they do not determine one
-    (only empty containers / only None) or are incompatible."""
-    t: PyType | None = None
-    saw_none = False
-    for v in values:
-        if v is None:
-            saw_none = True
-            continue
-        vt = _value_type(v)
-        if vt is _CONFLICT:
-            return None
-        t = vt if t is None else _unify(t, vt)
-        if t is _CONFLICT:
-            return None
-    if t is None:
-        return None
-    if not _complete(t):
-        return None
-    return PyType("option", (t,)) if saw_none else t
-
-
-_CONFLICT = PyType("conflict")
-_UNKNOWN = PyType("unknown")
-
-
-def _value_type(v: Any) -> PyType:
-    if isinstance(v, bool):
-        return BOOL
-    if isinstance(v, int):
-        return INT
-    if isinstance(v, float):
-        return FLOAT
-    if isinstance(v, str):
-        return STR
-    if isinstance(v, list):
-        return PyType("list", (_elems(v),))
-    if isinstance(v, (set, frozenset)):
-        return PyType("set", (_elems(list(v)),))
-    if isinstance(v, tuple):
-        return PyType("tuple", tuple(_value_type(x) if x is not None else _UNKNOWN for x in v)) if v else _CONFLICT
-    if isinstance(v, dict):
-        return PyType("dict", (_elems(list(v.keys())), _elems(list(v.values()))))
-    return _CONFLICT
-
-
-def _elems(vs: list[Any]) -> PyType:
-    t: PyType = _UNKNOWN
-    saw_none = False
-    for x in vs:
-        if x is None:
-            saw_none = True
-            continue
-        t = _unify(t, _value_type(x))
-    if saw_none:
-        return PyType("option", (t,)) if t.kind != "option" else t
-    return t
-
-
-def _unify(a: PyType, b: PyType) -> PyType:
-    if a is _CONFLICT or b is _CONFLICT:
-        return _CONFLICT
-    if a == _UNKNOWN:
-        return b
-    if b == _UNKNOWN:
-        return a
-    if a == b:
-        return a
-    if {a.kind, b.kind} == {"int", "float"}:
-        return FLOAT
-    if a.kind == "option" or b.kind == "option":
-        ia = a.args[0] if a.kind == "option" else a
-        ib = b.args[0] if b.kind == "option" else b
-        u = _unify(ia, ib)
-        return _CONFLICT if u is _CONFLICT else PyType("option", (u,))
-    if a.kind == b.kind and len(a.args) == len(b.args):
-        args = tuple(_unify(x, y) for x, y in zip(a.args, b.args, strict=True))
-        return _CONFLICT if _CONFLICT in args else PyType(a.kind, args)
-    return _CONFLICT
-
-
-def _complete(t: PyType) -> bool:
-    if t == _UNKNOWN or t is _CONFLICT or t.kind in ("unknown", "conflict"):
-        return False
-    return all(_complete(x) for x in t.args)
 
 
 # ------------------------------------------------------------------ signature
@@ -378,11 +266,13 @@ def rust_str(s: str) -> str:
     return "".join(out)
 
 
-def rust_value(v: Any, t: PyType, *, top_arg: bool = False) -> str:
-    """A Rust expression of type t.rust(top_arg) for the Python value v."""
+def rust_value(v: Any, t: PyType, *, top_arg: bool = False, q: bool = True) -> str:
+    """A Rust expression of type rust_type(t, top_arg) for the Python value v; with `q` (the
+    harness) every path is fully qualified and no trait needs to be in scope."""
     k = t.kind
+    opt = "::core::option::Option::" if q else ""
     if k == "option":
-        return "None" if v is None else f"Some({rust_value(v, t.args[0])})"
+        return f"{opt}None" if v is None else f"{opt}Some({rust_value(v, t.args[0], q=q)})"
     if v is None and k != "none":
         raise _ValueError(f"None where {t.py()} is expected")
     if k == "none":
@@ -405,9 +295,10 @@ def rust_value(v: Any, t: PyType, *, top_arg: bool = False) -> str:
             raise _ValueError(f"{v!r} is not a float")
         f = float(v)
         if math.isnan(f):
-            return "f64::NAN"
+            return "::core::f64::NAN" if q else "f64::NAN"
         if math.isinf(f):
-            return "f64::INFINITY" if f > 0 else "f64::NEG_INFINITY"
+            c = "INFINITY" if f > 0 else "NEG_INFINITY"
+            return f"::core::f64::{c}" if q else f"f64::{c}"
         r = repr(f)
         if "e" in r or "E" in r:
             mant, exp = r.lower().split("e")
@@ -418,110 +309,69 @@ def rust_value(v: Any, t: PyType, *, top_arg: bool = False) -> str:
     if k == "str":
         if not isinstance(v, str):
             raise _ValueError(f"{v!r} is not a str")
-        return rust_str(v) if top_arg else f"String::from({rust_str(v)})"
+        if top_arg:
+            return rust_str(v)
+        return f"::std::string::String::from({rust_str(v)})" if q else f"String::from({rust_str(v)})"
     if k == "list":
         if not isinstance(v, (list, tuple)):  # a tuple value of a tuple[T, ...] annotation
             raise _ValueError(f"{v!r} is not a list")
         if not v:
-            return f"Vec::<{t.args[0].rust()}>::new()"
-        return "vec![" + ", ".join(rust_value(x, t.args[0]) for x in v) + "]"
+            return f"{'::std::vec::' if q else ''}Vec::<{rust_type(t.args[0], q=q)}>::new()"
+        return f"{'::std::' if q else ''}vec![" + ", ".join(rust_value(x, t.args[0], q=q) for x in v) + "]"
     if k == "set":
         if not isinstance(v, (set, frozenset)):
             raise _ValueError(f"{v!r} is not a set")
         if not v:
-            return f"HashSet::<{t.args[0].rust()}>::new()"
-        items = sorted(rust_value(x, t.args[0]) for x in v)
-        return "HashSet::from([" + ", ".join(items) + "])"
+            return f"{'::std::collections::' if q else ''}HashSet::<{rust_type(t.args[0], q=q)}>::new()"
+        items = "[" + ", ".join(sorted(rust_value(x, t.args[0], q=q) for x in v)) + "]"
+        return f"::core::convert::From::from({items})" if q else f"HashSet::from({items})"
     if k == "dict":
         if not isinstance(v, dict):
             raise _ValueError(f"{v!r} is not a dict")
         if not v:
-            return f"HashMap::<{t.args[0].rust()}, {t.args[1].rust()}>::new()"
-        items = [f"({rust_value(a, t.args[0])}, {rust_value(b, t.args[1])})" for a, b in v.items()]
-        return "HashMap::from([" + ", ".join(items) + "])"
+            kt, vt = rust_type(t.args[0], q=q), rust_type(t.args[1], q=q)
+            return f"{'::std::collections::' if q else ''}HashMap::<{kt}, {vt}>::new()"
+        items = "[" + ", ".join(f"({rust_value(a, t.args[0], q=q)}, {rust_value(b, t.args[1], q=q)})"
+                                for a, b in v.items()) + "]"
+        return f"::core::convert::From::from({items})" if q else f"HashMap::from({items})"
     if k == "tuple":
         if not isinstance(v, (tuple, list)) or len(v) != len(t.args):
             raise _ValueError(f"{v!r} is not a {len(t.args)}-tuple")
-        inner = ", ".join(rust_value(x, tt) for x, tt in zip(v, t.args, strict=True))
+        inner = ", ".join(rust_value(x, tt, q=q) for x, tt in zip(v, t.args, strict=True))
         return f"({inner},)" if len(t.args) == 1 else f"({inner})"
     raise _ValueError(f"unsupported type {t.py()}")
 
 
-# ------------------------------------------------------------------ the test module
-SUPPORT_RS = r"""
-#[allow(dead_code)]
-pub mod sse_support {
-    use std::collections::{HashMap, HashSet};
-    use std::hash::Hash;
+# ------------------------------------------------------------------ the harness
+@dataclass(frozen=True)
+class Expectation:
+    """What case `name` must produce: `expected` of type `ret`, or (when `raises`) an Err."""
 
-    /// Equality for ground truth: floats within a relative tolerance, maps and sets by content.
-    pub trait Approx {
-        fn approx(&self, other: &Self) -> bool;
-    }
-    impl Approx for f64 {
-        fn approx(&self, o: &f64) -> bool {
-            let (a, b) = (*self, *o);
-            if a.is_nan() || b.is_nan() {
-                return a.is_nan() && b.is_nan();
-            }
-            if a == b {
-                return true;
-            }
-            (a - b).abs() <= f64::max(1e-9 * f64::max(a.abs(), b.abs()), 1e-12)
-        }
-    }
-    macro_rules! exact { ($($t:ty),*) => { $(impl Approx for $t { fn approx(&self, o: &$t) -> bool { self == o } })* } }
-    exact!(i64, bool, String, ());
-    impl<T: Approx> Approx for Vec<T> {
-        fn approx(&self, o: &Vec<T>) -> bool {
-            self.len() == o.len() && self.iter().zip(o.iter()).all(|(a, b)| a.approx(b))
-        }
-    }
-    impl<T: Approx> Approx for Option<T> {
-        fn approx(&self, o: &Option<T>) -> bool {
-            match (self, o) {
-                (Some(a), Some(b)) => a.approx(b),
-                (None, None) => true,
-                _ => false,
-            }
-        }
-    }
-    impl<K: Eq + Hash, V: Approx> Approx for HashMap<K, V> {
-        fn approx(&self, o: &HashMap<K, V>) -> bool {
-            self.len() == o.len() && self.iter().all(|(k, v)| o.get(k).map_or(false, |w| v.approx(w)))
-        }
-    }
-    impl<T: Eq + Hash> Approx for HashSet<T> {
-        fn approx(&self, o: &HashSet<T>) -> bool {
-            self == o
-        }
-    }
-    macro_rules! tuple_approx {
-        ($($n:tt $t:ident),+) => {
-            impl<$($t: Approx),+> Approx for ($($t,)+) {
-                fn approx(&self, o: &Self) -> bool { true $(&& self.$n.approx(&o.$n))+ }
-            }
-        };
-    }
-    tuple_approx!(0 A);
-    tuple_approx!(0 A, 1 B);
-    tuple_approx!(0 A, 1 B, 2 C);
-    tuple_approx!(0 A, 1 B, 2 C, 3 D);
-    tuple_approx!(0 A, 1 B, 2 C, 3 D, 4 E);
-    tuple_approx!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
-    tuple_approx!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
-    tuple_approx!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+    name: str
+    call: str
+    ret: PyType
+    fallible: bool
+    expected: Any = None
+    raises: str | None = None
 
-    pub fn check<T: Approx + std::fmt::Debug>(actual: &T, expected: &T, call: &str) {
-        if !actual.approx(expected) {
-            panic!("{} returned {:?}, expected {:?}", call, actual, expected);
-        }
-    }
-}
-"""
+    def key_text(self) -> str:
+        """A canonical text of the expectation (part of verdict keys)."""
+        return json.dumps([self.name, self.ret.py(), self.fallible, self.raises, _canon(self.expected)])
 
 
-def _call_text(ex: Example, tc: TestCase) -> str:
+def _canon(v: Any) -> Any:
+    if isinstance(v, float):
+        return {"f": repr(v)}
+    if isinstance(v, (set, frozenset)):
+        return {"set": sorted((_canon(x) for x in v), key=repr)}
+    if isinstance(v, dict):
+        return {"dict": sorted(([_canon(a), _canon(b)] for a, b in v.items()), key=repr)}
+    if isinstance(v, (list, tuple)):
+        return {type(v).__name__: [_canon(x) for x in v]}
+    return v
+
+
+def call_text(ex: Example, tc: TestCase) -> str:
     parts = [repr(a) for a in tc.args] + [f"{k}={v!r}" for k, v in tc.kwargs.items()]
     text = f"{ex.entry_point}({', '.join(parts)})"
     return text if len(text) <= 300 else text[:297] + "..."
@@ -531,58 +381,61 @@ def test_names(example: Example) -> list[str]:
     return [f"t{i}" for i in range(len(example.tests))]
 
 
-def generate_tests(example: Example, sig: Signature | None = None) -> str:
-    """The `#[cfg(test)] mod sse_gt_tests` appended to a candidate: one #[test] per TestCase.
+def expectations(example: Example, sig: Signature | None = None) -> tuple[Expectation, ...]:
+    """The expected outcome of every case: kept in Python, never written into the harness."""
+    sig = sig or parse_signature(example)
+    out = []
+    for j, tc in enumerate(example.tests):
+        if not tc.raises:
+            try:
+                rust_value(tc.expected, sig.ret)  # the value must fit the declared type
+            except _ValueError as e:
+                raise _err(example, f"test {j}: {e} (declared type {_types_text(sig)})", f"tests[{j}]",
+                           "make the test values match the annotations") from None
+        out.append(Expectation(f"t{j}", call_text(example, tc), sig.ret, sig.fallible,
+                               None if tc.raises else tc.expected, tc.raises or None))
+    return tuple(out)
 
-    It refers to the candidate as `super::` and to the comparison helpers as
-    `crate::sse_support`, so the same text works in a crate of one or of many modules."""
+
+def generate_driver(example: Example, sig: Signature | None = None) -> str:
+    """The harness module of one candidate: for each case, build the arguments, call the
+    candidate, hand what it returned to the runtime (`crate::sse_rt`), which prints it.
+
+    It is a child module of the candidate's module (so a private `fn` is callable as `super::f`),
+    holds no expected value, and writes every path fully qualified (`::std::...`, `::core::...`),
+    so nothing the candidate defines, imports or shadows (`vec!`, `Option`, `i64`...) reaches it."""
     if example.kind != "function":
         raise _err(example, "only function examples have generated tests", "kind", "use build_program for programs")
     if not example.tests:
         raise _err(example, "no test cases", "tests", "add at least 3 tests")
     sig = sig or parse_signature(example)
-    ret_rs = sig.ret.rust()
-    lines = [
-        "#[cfg(test)]",
-        "#[allow(unused_imports, unused_parens, clippy::all)]",
-        f"mod {TEST_MODULE} {{",
-        "    use std::collections::{HashMap, HashSet};",
-        "    use crate::sse_support::check;",
-    ]
+    ret_rs = rust_type(sig.ret, q=True)
     fn = f"super::{rust_ident(sig.name)}"
+    lines = ["#![allow(unused_imports, unused_parens, unused_mut, non_snake_case, clippy::all)]",
+             "pub(crate) fn run(r: &mut crate::sse_rt::Runner) {"]
     for j, tc in enumerate(example.tests):
         body: list[str] = []
         try:
             for i, p in enumerate(sig.params):
                 v = _arg_value(example, tc, i, p.name, p.default, p.has_default, j)
-                body.append(f"let a{i}: {p.type.rust(top_arg=True)} = {rust_value(v, p.type, top_arg=True)};")
+                body.append(f"let a{i}: {rust_type(p.type, top_arg=True, q=True)} = "
+                            f"{rust_value(v, p.type, top_arg=True)};")
             unknown = set(tc.kwargs) - {p.name for p in sig.params}
             if unknown or len(tc.args) > len(sig.params):
                 raise _ValueError(f"too many or unknown arguments {sorted(unknown) or len(tc.args)}")
-            call = f"{fn}({', '.join(f'a{i}' for i in range(len(sig.params)))})"
-            desc = rust_str(_call_text(example, tc))
-            if sig.fallible:
-                body.append(f"let actual: Result<{ret_rs}, String> = {call};")
-                if tc.raises:
-                    body.append(f'if let Ok(v) = &actual {{ panic!("{{}} returned Ok({{:?}}), expected Err(_) '
-                                f'(Python raises {tc.raises})", {desc}, v); }}')
-                else:
-                    body.append(f"let expected: {ret_rs} = {rust_value(tc.expected, sig.ret)};")
-                    body.append("match &actual {")
-                    body.append(f"    Ok(v) => check(v, &expected, {desc}),")
-                    body.append(f'    Err(e) => panic!("{{}} returned Err({{:?}}), expected Ok({{:?}})", {desc}, e, expected),')
-                    body.append("}")
-            else:
-                body.append(f"let expected: {ret_rs} = {rust_value(tc.expected, sig.ret)};")
-                body.append(f"let actual: {ret_rs} = {call};")
-                body.append(f"check(&actual, &expected, {desc});")
         except _ValueError as e:
             raise _err(example, f"test {j}: {e} (declared type {_types_text(sig)})", f"tests[{j}]",
                        "make the test values match the annotations") from None
-        lines.append("    #[test]")
-        lines.append(f"    fn t{j}() {{")
+        call = f"{fn}({', '.join(f'a{i}' for i in range(len(sig.params)))})"
+        if sig.fallible:
+            body.append(f"let actual: ::core::result::Result<{ret_rs}, ::std::string::String> = {call};")
+            body.append("crate::sse_rt::Out::from_result(actual)")
+        else:
+            body.append(f"let actual: {ret_rs} = {call};")
+            body.append("crate::sse_rt::Out::value(&actual)")
+        lines.append(f"    r.case({j}usize, move || {{")
         lines.extend("        " + b for b in body)
-        lines.append("    }")
+        lines.append("    });")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -39,6 +39,7 @@ class GroundTruth:
     run_tests: bool = True
     crates: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    allow_unsafe: bool = False  # function candidates may use unsafe: each is then compiled and run alone
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def load_task(path: str | Path) -> TaskConfig:
                                     "temperature", "top_p", "max_tokens", "timeout_s", "seed", "stop",
                                     "samples", "metrics"})
     pr = top.section("prompts", {"system", "user_template"})
-    gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits"})
+    gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits", "allow_unsafe"})
     an = top.section("analysis", {"baseline", "bootstrap_resamples"})
 
     task_id = t.get("id", str, required=True)
@@ -209,7 +210,8 @@ def load_task(path: str | Path) -> TaskConfig:
     )
     crates = gt.get("crates", list, [])
     ground = GroundTruth(type=gtype, run_tests=gt.get("run_tests", bool, True),
-                         crates=tuple(sorted(str(c) for c in crates)), limits=limits)
+                         crates=tuple(sorted(str(c) for c in crates)), limits=limits,
+                         allow_unsafe=gt.get("allow_unsafe", bool, False))
     return TaskConfig(
         id=task_id, path=str(path.resolve()), description=t.get("description", str, ""), corpus=corpus,
         runs=runs, systems=tuple(systems), registry=registry, price_table=price_table,

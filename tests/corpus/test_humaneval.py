@@ -184,7 +184,7 @@ def test_bundled_corpus_loads_confirms_and_has_signatures() -> None:
     assert len(corpus.examples) >= he.MULTIPLE_E_RUST_KEPT
     for ex in corpus.examples:
         assert rust_signature(ex).startswith("pub fn ")
-        assert test_code(ex).count("#[test]") == len(ex.tests)
+        assert test_code(ex).count("r.case(") == len(ex.tests)
 
 
 def test_cli_reimport_reproduces_the_bundled_corpus(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_batch_verdicts_equal_alone_verdicts() -> None:
     macro = "#[macro_export]\nmacro_rules! helper { ($x:expr) => { $x } }\npub fn add(a: i64, b: i64) -> i64 { helper!(a) + b }"
     sources = [GOOD, macro, macro + "\n// twin", "pub fn add(a: i64, b: i64) -> i64 { a * b }",
                "pub fn add(a: i64, b: i64) -> i64 { let x: u8 = 300; a + b }"]
-    cands = [Candidate(s, _tests(), ["t0", "t1", "t2"]) for s in sources]
+    cands = [_cand(s) for s in sources]
     batched = verify_candidates(cands, batch=True)
     alone = verify_candidates(cands, batch=False)
     assert [v.status for v in batched] == [v.status for v in alone]
@@ -60,10 +60,10 @@ def test_batch_verdicts_equal_alone_verdicts() -> None:
     assert [v.tests_passed for v in batched] == [v.tests_passed for v in alone]
 
 
-def _tests() -> str:
-    from sse.scorers.api import test_code
+def _cand(rust: str, limits: Limits | None = None) -> Candidate:
+    from sse.scorers.translate import expectations, generate_driver
 
-    return test_code(EX)
+    return Candidate(rust, generate_driver(EX), expectations(EX), limits or Limits())
 
 
 @needs_rustc
@@ -123,15 +123,12 @@ def test_infra_error_retried_once_and_reported(monkeypatch: pytest.MonkeyPatch, 
     fake = tmp_path / "rustc"
     fake.write_text("#!/bin/sh\necho boom >&2\nexit 3\n")
     fake.chmod(0o755)
-    real = rustc.find_tool
 
-    def find(name: str) -> str:
-        if name == "rustc":
-            calls["n"] += 1
-            return str(fake)
-        return real(name)
+    def view(extra: tuple = ()) -> tuple[str, None]:
+        calls["n"] += 1
+        return str(fake), None
 
-    monkeypatch.setattr(rustc, "find_tool", find)
+    monkeypatch.setattr(rustc, "compiler_view", view)
     monkeypatch.setattr(api, "toolchain_id", lambda: "rustc fake")
     vs = verify_batch([VerifyRequest(EX, GOOD, GT), VerifyRequest(EX, GOOD + "//2", GT)])
     assert [v.status for v in vs] == ["infra_error", "infra_error"]
@@ -172,7 +169,7 @@ def test_hangs_and_aborts_do_not_change_neighbours_counts() -> None:
     hang = "pub fn add(a: i64, b: i64) -> i64 { if a == 0 { loop { std::hint::spin_loop(); } } a - b }"
     abort = "pub fn add(a: i64, b: i64) -> i64 { if a < 0 { std::process::abort() } a + b }"
     wrong = "pub fn add(a: i64, b: i64) -> i64 { if a == 1 { 0 } else { a + b } }"
-    cands = [Candidate(s, _tests(), ["t0", "t1", "t2"], limits) for s in (GOOD, hang, abort, wrong)]
+    cands = [_cand(s, limits) for s in (GOOD, hang, abort, wrong)]
     batched = verify_candidates(cands, batch=True)
     alone = verify_candidates(cands, batch=False)
     summary = [(v.status, v.tests_passed, tuple(o.status for o in v.tests)) for v in batched]

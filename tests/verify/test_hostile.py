@@ -36,7 +36,7 @@ def hostile_programs(port: int, home: str) -> dict[str, tuple[str, set[str]]]:
         "infinite_loop": ("pub fn f(x: i64) -> i64 { let mut i = x; loop { i = i.wrapping_add(1); "
                           "if i == x - 1 { std::hint::black_box(i); } } }", {"timeout"}),
         "fork_bomb": ('extern "C" { fn fork() -> i32; }\n'
-                      "pub fn f(x: i64) -> i64 { loop { unsafe { fork(); } } }", {"timeout", "crash"}),
+                      "pub fn f(x: i64) -> i64 { loop { unsafe { fork(); } } }", {"compile_error"}),  # forbid(unsafe_code)
         "alloc_50gb": ("pub fn f(x: i64) -> i64 { let v = vec![1u8; 50usize << 30]; "
                        "v[(x as usize) * 4096] as i64 + x - 1 }", {"crash"}),
         "file_10gb": ("use std::io::Write;\npub fn f(x: i64) -> i64 { let mut w = std::fs::File::create("
@@ -124,7 +124,7 @@ def test_hostile_batch_contained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     server.close()
 
     got = dict(zip(names, verdicts, strict=True))
-    assert got["good_before"].status == "pass" and got["good_after"].status == "pass"
+    assert got["good_before"].status == "pass" and got["good_after"].status == "pass", (got["good_before"], got["good_after"])
     for name, (_, ok) in progs.items():
         v = got[name]
         assert v.status in ok, (name, v.status, v.diagnostics)
@@ -133,6 +133,17 @@ def test_hostile_batch_contained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert not connections
     assert _sandbox_processes() == []
     assert set(_big_files(tempfile.gettempdir(), 100 << 20)) <= before_big
+
+
+@needs_rustc
+def test_fork_bomb_contained_when_the_task_allows_unsafe() -> None:
+    """With unsafe allowed the fork bomb compiles and runs (alone): the process limit holds it."""
+    ex = make_example("def f(x: int) -> int:\n    return x", "f", [TestCase((1,), 1), TestCase((2,), 2), TestCase((3,), 3)])
+    gt = GroundTruth(limits=Limits(test_timeout_s=3.0, memory_mb=512), allow_unsafe=True)
+    bomb = hostile_programs(1, "/nonexistent")["fork_bomb"][0]
+    good, v = verify_batch([VerifyRequest(ex, GOOD, gt), VerifyRequest(ex, bomb, gt)])
+    assert good.status == "pass" and v.status in ("timeout", "crash"), (good, v)
+    assert _sandbox_processes() == []
 
 
 def test_sandbox_runner_limits_and_env(monkeypatch: pytest.MonkeyPatch) -> None:

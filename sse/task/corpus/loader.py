@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import os
 import re
 import subprocess
@@ -30,6 +29,7 @@ import yaml
 from sse.core.errors import CorpusError
 from sse.core.records import Example, TestCase
 from sse.core.store import Store, content_key, file_key
+from sse.core.values import same_value  # the one equality of expected values
 from sse.task.corpus.classify import classify
 
 DATA = Path(__file__).parent / "data"
@@ -357,25 +357,6 @@ def _scratch_dir() -> str:
     return tempfile.gettempdir()
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equality as the Rust tests will judge it: types matter, floats within tolerance."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, float) or isinstance(b, float):
-        if not (isinstance(a, float) and isinstance(b, float)):
-            return False
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
 def _confirm(raws: list[_Raw], store: Store | None, timeout: int) -> list[list[dict[str, Any]]]:
     keys = [_check_key(r) for r in raws]
     cached: dict[str, Any] = store.get_many("example_check", keys) if store is not None else {}
@@ -422,7 +403,7 @@ def _build(r: _Raw, outcomes: list[dict[str, Any]]) -> Example:
         if t.raises is not None:
             raise CorpusError(f"stated raises {t.raises} but the Python returned {o['value']}"[:240],
                               file=r.file, field=f"{field}.raises", fix=f'write expected: "{o["value"]}"'[:120])
-        if t.expected_src is not None and not _same(t.expected, value):
+        if t.expected_src is not None and not same_value(t.expected, value):
             raise CorpusError(f"stated expected {t.expected_src} but the Python computes {o['value']}"[:240],
                               file=r.file, field=f"{field}.expected", fix=f'write expected: "{o["value"]}"'[:120])
         tests.append(TestCase(args=t.args, expected=value, kwargs=t.kwargs))
