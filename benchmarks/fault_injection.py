@@ -14,6 +14,8 @@ run -> status, completion key, verdict key) with the undamaged run.
   doit-state  doit.sqlite3 truncated
   read-only   the cache folder mounted read-only: an up-to-date run; then one needing writes
   full-disk   the cache on a full file system: an up-to-date run; then one needing writes
+              (these two bring the copy up to date at its own path first: doit's state
+              names absolute paths, issue 19 item 7)
 
 read-only and full-disk need root (a private mount namespace via `unshare -m`);
 without it read-only uses chmod and full-disk is skipped.
@@ -189,13 +191,16 @@ def main() -> int:
 
     def scenario(name: str, damage: Callable[[Path], Any], steps: list[tuple[str, ...]] | None = None,
                  wrap: Callable[[Path], list[str] | None] | None = None,
-                 expect: list[int] | None = None) -> None:
+                 expect: list[int] | None = None, prepare: bool = False) -> None:
         nonlocal failures
         proj = work / name
         shutil.rmtree(proj, ignore_errors=True)
         shutil.copytree(base, proj, symlinks=True)
-        shutil.rmtree(proj / "reports")
         cache = proj / "cache"
+        if prepare:  # up to date at this path first (doit's state names absolute paths)
+            run(proj, cache)
+        else:
+            shutil.rmtree(proj / "reports")
         what = damage(cache)
         print(f"\n== {name}: {what if isinstance(what, str) else '; '.join(what)}")
         ok = True
@@ -203,7 +208,7 @@ def main() -> int:
             w = wrap(cache) if wrap else None
             rc, out, t = run(proj, cache, *step, wrap=w if step[:1] != ("cache",) else None)
             want = (expect or [0] * len(steps or [()]))[i]
-            shown = lines(out) or ["(no sse: lines)"]
+            shown = (out.splitlines() if step[:1] == ("cache",) else lines(out)) or ["(no sse: lines)"]
             label = " ".join(step) if step else "sse evaluate"
             print(f"  $ {label}  -> exit {rc} ({t:.1f} s){'' if rc == want else f'  UNEXPECTED (wanted {want})'}")
             for ln in shown[:6]:
@@ -247,7 +252,7 @@ def main() -> int:
                 p.chmod(p.stat().st_mode & ~0o222)
         return "cache folder read-only" + (" (bind mount)" if ro else " (chmod)")
 
-    scenario("read-only", make_ro, steps=[(), ("--runs", "3")], wrap=lambda c: ro, expect=[0, 2])
+    scenario("read-only", make_ro, steps=[(), ("--runs", "3")], wrap=lambda c: ro, expect=[0, 2], prepare=True)
     if as_root():
         def full(c: Path) -> str:
             return "cache folder on a full file system (tmpfs)"
@@ -257,7 +262,7 @@ def main() -> int:
             'tmp=$(mktemp -d) && cp -a "$SSE_CACHE_DIR"/. "$tmp"/ && '
             f'mount -t tmpfs -o size={size_kb}k tmpfs "$SSE_CACHE_DIR" && cp -a "$tmp"/. "$SSE_CACHE_DIR"/ && '
             '(dd if=/dev/zero of="$SSE_CACHE_DIR/.filler" bs=4k 2>/dev/null || true)')
-        scenario("full-disk", full, steps=[(), ("--runs", "3")], wrap=lambda c: fill, expect=[0, 2])
+        scenario("full-disk", full, steps=[(), ("--runs", "3")], wrap=lambda c: fill, expect=[0, 2], prepare=True)
     else:
         print("\n== full-disk: skipped (needs root for a private tmpfs mount)")
     print(f"\n{'all scenarios OK' if not failures else f'{failures} scenario(s) FAILED'} (work folder {work})")

@@ -22,6 +22,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -391,8 +392,11 @@ def atomic_path(path: str | os.PathLike[str], *, durable: bool = False) -> Itera
     renamed onto `path`, otherwise it is removed. A process killed at any moment leaves the old file
     or the new one, never a partial one. `durable` fsyncs first (matters only for power loss)."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as e:
+        raise _write_error(e, p.parent) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -401,12 +405,46 @@ def atomic_path(path: str | os.PathLike[str], *, durable: bool = False) -> Itera
                 os.fsync(f.fileno())
         os.chmod(tmp, _umask_mode())  # mkstemp makes it 0600
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):
+            raise _write_error(e, p.parent) from None
         raise
+
+
+def _write_error(e: OSError, folder: Path) -> BaseException:
+    """A full disk or a read-only folder as its one line; anything else unchanged."""
+    kind = classify_failure(e, folder)
+    return store_error(kind, folder, e) if kind in ("full", "readonly") else e
+
+
+def doit_state_file(root: Path | None = None) -> Path:
+    """The dependency file doit should use. doit's state is derived (which task ran on which
+    inputs), so a damaged one is moved aside with one line (tasks are then re-checked against
+    the store); in a read-only or full cache folder doit gets a private copy, because doit
+    writes its state even when every task is up to date."""
+    root = root if root is not None else cache_root()
+    dep = root / "doit.sqlite3"
+    state = sqlite_state(dep)
+    writable = _writable(root) and not _no_space(root)
+    if state.startswith("damaged") and writable:
+        aside = dep.with_name(f"{dep.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(dep, aside)
+        print(f"sse: warning: {dep}: doit's state file is {state}; moved aside to {aside}, "
+              "every task is re-checked against the store", file=sys.stderr)
+        return dep
+    if writable:
+        return dep
+    private = Path(tempfile.mkdtemp(prefix="sse-doit-state-")) / dep.name
+    if state == "ok":
+        try:
+            shutil.copyfile(dep, private)
+        except OSError as e:
+            raise store_error(classify_failure(e, private.parent), private.parent, e) from None
+    return private
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:

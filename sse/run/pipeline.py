@@ -29,7 +29,14 @@ from doit.tools import config_changed
 
 from sse.core.errors import SseError
 from sse.core.records import Example, Sample, Verdict, example_from_dict, example_to_dict
-from sse.core.store import Store, atomic_write_bytes, atomic_write_text, cache_root, content_key
+from sse.core.store import (
+    Store,
+    atomic_write_bytes,
+    atomic_write_text,
+    cache_root,
+    content_key,
+    doit_state_file,
+)
 from sse.exec.local import get_executor
 from sse.run.progress import Progress
 from sse.systems.base import Adapter, build_adapter, extra_key
@@ -231,12 +238,26 @@ def _read_checked(path: Path, kind: type) -> Any:
     return data
 
 
+_WARNED: set[Path] = set()
+
+
 def _size_ok(path: Path, seal: str | None) -> bool:
-    """The cheap half of a seal (a stat): catches truncation without reading the file."""
-    try:
-        return seal is not None and path.stat().st_size == int(seal.split(" ", 1)[0])
-    except (OSError, ValueError):
+    """The cheap half of a seal (a stat): catches truncation without reading the file. A sealed
+    file of the wrong size or gone is damage: said once, then rebuilt by its task."""
+    if seal is None:
         return False
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    sealed = seal.split(" ", 1)[0]
+    if str(size) == sealed:
+        return True
+    if path not in _WARNED:
+        _WARNED.add(path)
+        what = "missing" if size is None else f"{size} bytes, sealed at {sealed}"
+        print(f"sse: warning: {path}: damaged build file ({what}); rebuilt from the store", file=sys.stderr)
+    return False
 
 
 # A generate/verify target is a small index naming content-addressed shards of SHARD examples
@@ -802,7 +823,7 @@ def doit_tasks() -> dict[str, Any]:
 cache_root().mkdir(parents=True, exist_ok=True)  # doit opens its state file before any task runs
 DOIT_CONFIG = {
     "default_tasks": ["report"],
-    "dep_file": str(cache_root() / "doit.sqlite3"),
+    "dep_file": str(doit_state_file()),
     "backend": "sqlite3",
     "verbosity": 1,
 }
@@ -829,6 +850,6 @@ def run_doit(args: list[str], plan: Plan | None = None) -> int:
     _ADAPTERS.clear()
     cache_root().mkdir(parents=True, exist_ok=True)
     # doit binds its output stream to sys.stdout at import time; give it the current one.
-    config = dict(DOIT_CONFIG, dep_file=str(cache_root() / "doit.sqlite3"), outfile=sys.stdout)
+    config = dict(DOIT_CONFIG, dep_file=str(doit_state_file()), outfile=sys.stdout)
     namespace = {**doit_tasks(), "DOIT_CONFIG": config}
     return int(DoitMain(ModuleTaskLoader(namespace)).run(args))
