@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-SSE = [sys.executable, "-m", "sse.cli.main"]
+SSE = [sys.executable, "-c", "import sys; from sse.cli.main import main; sys.exit(main())"]
 EXAMPLES = [
     ("add", "def add(a: int, b: int) -> int:\n    return a + b\n", ["1, 2", "-5, 5", "0, 0"],
      "pub fn add(a: i64, b: i64) -> i64 { a + b }"),
@@ -232,7 +232,7 @@ def main() -> int:
         print(f"  {'OK' if ok else 'FAILED'}")
 
     scenario("values", damage_values)
-    scenario("database", lambda c: truncate(c / "store" / "cache.db"),
+    scenario("database", lambda c: truncate(c / "store" / "cache.db", 0.85),
              steps=[(), ("cache", "check"), ("cache", "repair"), ()], expect=[2, 1, 0, 0])
     scenario("shard", lambda c: [truncate(some_shard(c, "verify"), 0.5), truncate(some_shard(c, "generate"), 0.3)])
     def flip_and_drop_results(c: Path) -> str:
@@ -252,7 +252,7 @@ def main() -> int:
                 p.chmod(p.stat().st_mode & ~0o222)
         return "cache folder read-only" + (" (bind mount)" if ro else " (chmod)")
 
-    scenario("read-only", make_ro, steps=[(), ("--runs", "3")], wrap=lambda c: ro, expect=[0, 2], prepare=True)
+    scenario("read-only", make_ro, steps=[(), ("--runs", "3")], wrap=lambda c: ro, expect=[0, 1], prepare=True)
     if as_root():
         def full(c: Path) -> str:
             return "cache folder on a full file system (tmpfs)"
@@ -262,7 +262,7 @@ def main() -> int:
             'tmp=$(mktemp -d) && cp -a "$SSE_CACHE_DIR"/. "$tmp"/ && '
             f'mount -t tmpfs -o size={size_kb}k tmpfs "$SSE_CACHE_DIR" && cp -a "$tmp"/. "$SSE_CACHE_DIR"/ && '
             '(dd if=/dev/zero of="$SSE_CACHE_DIR/.filler" bs=4k 2>/dev/null || true)')
-        scenario("full-disk", full, steps=[(), ("--runs", "3")], wrap=lambda c: fill, expect=[0, 2], prepare=True)
+        scenario("full-disk", full, steps=[(), ("--runs", "3")], wrap=lambda c: fill, expect=[0, 1], prepare=True)
     else:
         print("\n== full-disk: skipped (needs root for a private tmpfs mount)")
     print(f"\n{'all scenarios OK' if not failures else f'{failures} scenario(s) FAILED'} (work folder {work})")

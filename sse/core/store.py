@@ -469,44 +469,71 @@ class StoreReport:
         return self.database in ("ok", "missing") and not self.damaged
 
 
-def _sized_copy(db: Path) -> Path:
-    """A copy of a database whose header no longer claims its page count, cut to whole pages:
-    SQLite then believes the file's real size, so a truncated file's surviving pages (the schema
-    among them) can be read instead of the whole file being "malformed"."""
+def _salvage_copy(db: Path) -> Path:
+    """A private copy of a damaged database that SQLite will open: the header no longer claims a
+    page count (SQLite believes the real size), the file is cut to whole pages, and indexes whose
+    root page was lost are dropped from the schema (one of them makes the whole file "malformed")."""
     data = bytearray(db.read_bytes())
     fd, name = tempfile.mkstemp(prefix="sse-salvage-", suffix=".db")  # never written beside the cache
     os.close(fd)
     out = Path(name)
+    pages = 0
     if len(data) >= 100 and data[:16] == b"SQLite format 3\x00":
         page = int.from_bytes(data[16:18], "big")
         page = 65536 if page == 1 else page
         data[92:96] = b"\x00\x00\x00\x00"  # "version-valid-for" != change counter: the size field is ignored
+        data[52:56] = data[64:68] = b"\x00\x00\x00\x00"  # no auto-vacuum: pointer-map pages are not checked
         del data[len(data) - len(data) % page:]
+        pages = len(data) // page
     out.write_bytes(bytes(data))
+    with contextlib.suppress(sqlite3.Error):
+        con = sqlite3.connect(str(out))
+        try:
+            con.execute("PRAGMA writable_schema=ON")
+            con.execute("DELETE FROM sqlite_master WHERE type = 'index' AND rootpage > ?", (pages,))
+            con.commit()
+        finally:
+            con.close()
     return out
 
 
+_ROW = "SELECT rowid, key, raw, mode, filename, value FROM Cache"
+_PROBE_PAST = 2000  # rowids probed past the last one seen, for rows behind a lost interior page
+
+
 def _rows(folder: Path) -> Iterator[tuple[int, Any, Any, Any, Any, Any]]:
-    """Every row that can be read, forwards until the first unreadable page, then backwards
-    from the end until one: a truncated or partly overwritten file still gives up its ends.
-    Raises sqlite3.DatabaseError (after yielding what it could) when some rows were unreadable."""
-    copy = _sized_copy(folder / DB_NAME)
+    """Every row that can be read: a scan, and where it fails, one lookup per rowid (a lost
+    page then costs the rows on it, not the whole table). Raises sqlite3.DatabaseError (after
+    yielding what it could) when some rows were unreadable."""
+    copy = _salvage_copy(folder / DB_NAME)
     con = sqlite3.connect(f"file:{urllib.parse.quote(str(copy))}?mode=ro&immutable=1", uri=True)
     seen: set[int] = set()
     failure: sqlite3.Error | None = None
     try:
-        for order in ("ASC", "DESC"):
+        try:
+            for row in con.execute(_ROW + " ORDER BY rowid"):
+                seen.add(row[0])
+                yield row
+            return  # read to the end: nothing missed
+        except sqlite3.DatabaseError as e:
+            failure = e
+        try:
+            top = int(con.execute("SELECT value FROM Settings WHERE key = 'count'").fetchone()[0])
+        except (sqlite3.Error, TypeError, ValueError):
+            top = 0
+        rowid, last = 0, max([top, *seen])
+        while rowid < last + _PROBE_PAST:
+            rowid += 1
+            if rowid in seen:
+                continue
             try:
-                for row in con.execute(f"SELECT rowid, key, raw, mode, filename, value FROM Cache ORDER BY rowid {order}"):
-                    if row[0] in seen:
-                        break
-                    seen.add(row[0])
-                    yield row
-                else:
-                    if order == "ASC":
-                        return  # read to the end: nothing missed
-            except sqlite3.DatabaseError as e:
-                failure = failure or e
+                row = con.execute(_ROW + " WHERE rowid = ?", (rowid,)).fetchone()
+            except sqlite3.DatabaseError:
+                continue
+            if row is not None:
+                seen.add(rowid)
+                last = max(last, rowid)
+                yield row
     finally:
         con.close()
         copy.unlink(missing_ok=True)
