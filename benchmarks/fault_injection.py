@@ -41,13 +41,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 SSE = [sys.executable, "-c", "import sys; from sse.cli.main import main; sys.exit(main())"]
 EXAMPLES = [
-    ("add", "def add(a: int, b: int) -> int:\n    return a + b\n", ["1, 2", "-5, 5", "0, 0"],
-     "pub fn add(a: i64, b: i64) -> i64 { a + b }"),
-    ("shout", "def shout(s: str) -> str:\n    return s.upper() + '!'\n", ["'hi'", "''", "'Ab'"],
-     "pub fn shout(s: &str) -> String { format!(\"{}!\", s.to_uppercase()) }"),
-    ("evens", "def evens(xs: list[int]) -> list[int]:\n    return [x for x in xs if x % 2 == 0]\n",
-     ["[1, 2, 3, 4]", "[]", "[7]"],
-     "pub fn evens(xs: Vec<i64>) -> Vec<i64> { xs.into_iter().filter(|x| x % 2 == 0).collect() }"),
+    ("double", "def double(a: int) -> int:\n    return 2 * a\n", ["1", "-5", "0"],
+     "pub fn double(a: i64) -> i64 { 2 * a }"),
+    ("greet", "def greet(s: str) -> str:\n    return 'hi ' + s\n", ["'bo'", "''", "'X'"],
+     "pub fn greet(s: &str) -> String { format!(\"hi {}\", s) }"),
+    ("odds", "def odds(xs: list[int]) -> int:\n    return len([x for x in xs if x % 2])\n", ["[1, 2, 3]", "[]", "[8]"],
+     "pub fn odds(xs: Vec<i64>) -> i64 { xs.iter().filter(|x| *x % 2 != 0).count() as i64 }"),
     ("neg", "def neg(a: int) -> int:\n    return -a\n", ["1", "0", "-3"],
      "pub fn neg(a: i64) -> i64 { a }"),  # a wrong reference: a test_failure to keep
     ("total", "def total(xs: list[float]) -> float:\n    return sum(xs)\n", ["[1.5, 2.0]", "[]", "[0.1]"],
