@@ -13,6 +13,7 @@ verify task is also out of date when one of the store entries it lists has gone
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -820,7 +821,8 @@ def doit_tasks() -> dict[str, Any]:
     return creators
 
 
-cache_root().mkdir(parents=True, exist_ok=True)  # doit opens its state file before any task runs
+with contextlib.suppress(OSError):  # a read-only place: doit_state_file() gives doit a private copy
+    cache_root().mkdir(parents=True, exist_ok=True)  # doit opens its state file before any task runs
 DOIT_CONFIG = {
     "default_tasks": ["report"],
     "dep_file": str(doit_state_file()),
@@ -848,7 +850,8 @@ def run_doit(args: list[str], plan: Plan | None = None) -> int:
     _store_keys.cache_clear()
     _task.cache_clear()
     _ADAPTERS.clear()
-    cache_root().mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        cache_root().mkdir(parents=True, exist_ok=True)
     # doit binds its output stream to sys.stdout at import time; give it the current one.
     config = dict(DOIT_CONFIG, dep_file=str(doit_state_file()), outfile=sys.stdout)
     namespace = {**doit_tasks(), "DOIT_CONFIG": config}
