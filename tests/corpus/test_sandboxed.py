@@ -116,7 +116,7 @@ return a"""
 def test_fork_exit_and_crash_are_one_line_naming_the_example(tmp_path: Path, body: str, words: str) -> None:
     p = _jsonl(tmp_path / "c.jsonl", [OK, ("bad", body), ("ok2", "return a")])
     msg = _error(p)
-    assert f"{p}:2" in msg and words in msg
+    assert f"{p}:2" in msg and words in msg and "tests[0]" in msg
 
 
 def test_writing_to_fd_1_does_not_disturb_the_results(tmp_path: Path) -> None:

@@ -109,7 +109,8 @@ def run_items(op: str, items: list[dict[str, Any]], timeout: float, item_budget_
         if res.error is not None:
             raise CorpusError(f"the sandbox could not start the Python worker: {res.error}", file=python,
                               field="sandbox", fix="check the sandbox (bwrap, user namespaces) on this machine")
-        running, call, ended, forked = None, None, False, set()
+        running, call, ended = None, None, False
+        forked: dict[int, int | None] = {}
         for ev in events:
             i = ev.get("start", ev.get("call", ev.get("done", ev.get("forked"))))
             if not isinstance(i, int) or not 0 <= i < len(batch):
@@ -123,9 +124,9 @@ def run_items(op: str, items: list[dict[str, Any]], timeout: float, item_budget_
                 results[start + i] = ev["result"]
                 running = None
             elif "forked" in ev:
-                forked.add(i)
-        for i in forked:
-            results[start + i] = Failure("forked a process (os.fork); corpus code must compute in one process")
+                forked.setdefault(i, ev["n"] if isinstance(ev.get("n"), int) else None)
+        for i, n in forked.items():
+            results[start + i] = Failure("forked a process (os.fork); corpus code must compute in one process", n)
         if ended and all(r is not None for r in results[start:]):
             break
         if running is None:  # stopped between items, or never started one

@@ -12,7 +12,7 @@ lines to the file EVENTS, opened before any corpus code runs, while fd 1 is
   {"start": i}            item i begins
   {"call": i, "n": j}     call j of item i begins (op confirm)
   {"done": i, "result": R}
-  {"forked": i}           item i forked; the child wrote this and exited at once
+  {"forked": i, "n": j}   item i (call j) forked; the child wrote this and exited at once
   {"end": true}           every item done
 so when the interpreter dies (os._exit, a crash, a limit) or hangs in C code (a
 watchdog thread ends it), the parent knows which item, and which call, did it.
@@ -163,16 +163,15 @@ def main() -> int:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # the code under test has no stdout to share with us
     main_pid = os.getpid()
-    current: list[int] = [-1]
+    current: list[int | None] = [-1, None]  # item, call
 
     def emit(obj: dict[str, Any]) -> None:
         if os.getpid() != main_pid:  # a fork that bypassed the at-fork hook (e.g. libc fork via ctypes)
-            os.write(events, (json.dumps({"forked": current[0]}) + "\n").encode())
-            os._exit(0)
+            forked_child()
         os.write(events, (json.dumps(obj) + "\n").encode())
 
     def forked_child() -> None:
-        os.write(events, (json.dumps({"forked": current[0]}) + "\n").encode())
+        os.write(events, (json.dumps({"forked": current[0], "n": current[1]}) + "\n").encode())
         os._exit(0)
 
     os.register_at_fork(after_in_child=forked_child)
@@ -180,11 +179,15 @@ def main() -> int:
     timeout = float(request.get("timeout", 30))
     sys.setrecursionlimit(10_000)
     for i, item in enumerate(request["items"]):
-        current[0] = i
+        current[0], current[1] = i, None
         emit({"start": i})
         try:
             if op == "confirm":
-                result = _confirm(item, timeout, lambda j, i=i: emit({"call": i, "n": j}))
+                def call(j: int, i: int = i) -> None:
+                    current[1] = j
+                    emit({"call": i, "n": j})
+
+                result = _confirm(item, timeout, call)
             else:
                 _guard(timeout)
                 result = {"record": _record, "run": _run}[op](item)
