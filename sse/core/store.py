@@ -319,6 +319,10 @@ class Store:
             self._bad(namespace, nk, str(e)[:120])
             return None
         if raw is None:
+            with self._guard():
+                present = nk in self._cache
+            if present:  # diskcache reads a lost value file as a miss: say so, like any damage
+                self._bad(namespace, nk, "its value file is missing")
             return None
         value, why = _unseal(nk, raw)
         if why is not None:

@@ -46,6 +46,18 @@ def test_damaged_values_read_as_missing_with_one_line_each_and_are_rewritable(
     assert len(err) == 3 and all("damaged cache entry verdict/k" in ln and "recomputed" in ln for ln in err)
 
 
+def test_a_lost_value_file_is_a_warning_and_a_miss(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _filled(tmp_path, 1)  # k0 is 40 kB: diskcache keeps it in a file of its own
+    files = [p for p in tmp_path.rglob("*.val")]
+    assert len(files) == 1
+    files[0].unlink()
+    with Store(tmp_path) as st:
+        assert st.get("verdict", "k0") is None
+        assert st.get("verdict", "never-stored") is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "verdict/k0" in err[0] and "missing" in err[0]
+
+
 def test_a_forged_but_valid_value_is_refused(tmp_path: Path) -> None:
     _filled(tmp_path, 5)
     c = _raw(tmp_path)
