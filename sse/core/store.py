@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
+import orjson
 import xxhash
 
-from sse.core.errors import StoreError
+from sse.core.errors import SseError, StoreError
 
 DEFAULT_CACHE_BYTES = 10 * 1024**3
 
@@ -455,6 +456,60 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
     """Temp file + rename (see atomic_path)."""
     with atomic_path(path, durable=durable) as tmp:
         tmp.write_bytes(data)
+
+
+# ---------------------------------------------------------------- sealed files
+class DamagedBuildFile(SseError):
+    """A sealed file (a build index or shard) is missing, truncated or altered: rebuilt from the store."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        super().__init__(why, file=str(path), fix="nothing to do: it is rebuilt from the store")
+
+
+def seal_of(blob: bytes) -> str:
+    """"SIZE DIGEST" of a file's bytes: the size alone is checked by a stat, the digest when read."""
+    return f"{len(blob)} {xxhash.xxh3_128_hexdigest(blob)}"
+
+
+def read_sealed(path: Path, seal: str | None, kind: type) -> Any:
+    """The JSON of a file whose bytes match `seal` and whose top level is a `kind` (a list must
+    hold mappings); DamagedBuildFile otherwise."""
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise DamagedBuildFile(path, "missing") from None
+    if seal != seal_of(blob):
+        raise DamagedBuildFile(path, "its bytes do not match the digest in its .keys file (truncated or altered)")
+    try:
+        data = orjson.loads(blob)
+    except orjson.JSONDecodeError:
+        raise DamagedBuildFile(path, "not JSON") from None
+    if not isinstance(data, kind) or (kind is list and not all(isinstance(e, dict) for e in data)):
+        raise DamagedBuildFile(path, f"not a JSON {kind.__name__} of entries")
+    return data
+
+
+_WARNED: set[Path] = set()
+
+
+def sealed_size_ok(path: Path, seal: str | None) -> bool:
+    """The cheap half of a seal (a stat): catches truncation without reading the file. A sealed
+    file of the wrong size, or gone, is damage: said once per process, then rebuilt by its task."""
+    if seal is None:
+        return False
+    try:
+        size: int | None = path.stat().st_size
+    except OSError:
+        size = None
+    sealed = seal.split(" ", 1)[0]
+    if str(size) == sealed:
+        return True
+    if path not in _WARNED:
+        _WARNED.add(path)
+        what = "missing" if size is None else f"{size} bytes, sealed at {sealed}"
+        print(f"sse: warning: {path}: damaged build file ({what}); rebuilt from the store", file=sys.stderr)
+    return False
 
 
 # ---------------------------------------------------------------- check and repair

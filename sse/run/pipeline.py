@@ -25,18 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import xxhash
 from doit.tools import config_changed
 
-from sse.core.errors import SseError
 from sse.core.records import Example, Sample, Verdict, example_from_dict, example_to_dict
 from sse.core.store import (
+    DamagedBuildFile,
     Store,
     atomic_write_bytes,
     atomic_write_text,
     cache_root,
     content_key,
     doit_state_file,
+    read_sealed,
+    seal_of,
+    sealed_size_ok,
 )
 from sse.exec.local import get_executor
 from sse.run.progress import Progress
@@ -198,19 +200,11 @@ def _write(path: Path, data: Any, keys: list[str] | None = None, seals: tuple[st
     """Write a build file; `keys` go to a sidecar the up-to-date check reads without parsing the file,
     after the file's own seal ("#self SIZE DIGEST") and `seals` of other files. Returns the seal."""
     blob = orjson.dumps(data)
-    seal = f"{len(blob)} {xxhash.xxh3_128_hexdigest(blob)}"
+    seal = seal_of(blob)
     if keys is not None:
         atomic_write_bytes(path.with_suffix(".keys"), "\n".join([f"#self {seal}", *seals, *keys]).encode())
     atomic_write_bytes(path, blob)
     return seal
-
-
-class DamagedBuildFile(SseError):
-    """A build file (index or shard) is missing, truncated or altered: it is rebuilt from the store."""
-
-    def __init__(self, path: Path, why: str) -> None:
-        self.path = path
-        super().__init__(why, file=str(path), fix="nothing to do: it is rebuilt from the store")
 
 
 def _seals(build_file: Path) -> dict[str, str]:
@@ -224,41 +218,7 @@ def _seals(build_file: Path) -> dict[str, str]:
 
 def _read_checked(path: Path, kind: type) -> Any:
     """A build file whose bytes match the seal in its sidecar and whose JSON is of `kind`."""
-    try:
-        blob = path.read_bytes()
-    except FileNotFoundError:
-        raise DamagedBuildFile(path, "missing") from None
-    if _seals(path).get("self") != f"{len(blob)} {xxhash.xxh3_128_hexdigest(blob)}":
-        raise DamagedBuildFile(path, "its bytes do not match the digest in its .keys file (truncated or altered)")
-    try:
-        data = orjson.loads(blob)
-    except orjson.JSONDecodeError:
-        raise DamagedBuildFile(path, "not JSON") from None
-    if not isinstance(data, kind) or (kind is list and not all(isinstance(e, dict) for e in data)):
-        raise DamagedBuildFile(path, f"not a JSON {kind.__name__} of entries")
-    return data
-
-
-_WARNED: set[Path] = set()
-
-
-def _size_ok(path: Path, seal: str | None) -> bool:
-    """The cheap half of a seal (a stat): catches truncation without reading the file. A sealed
-    file of the wrong size or gone is damage: said once, then rebuilt by its task."""
-    if seal is None:
-        return False
-    try:
-        size = path.stat().st_size
-    except OSError:
-        size = None
-    sealed = seal.split(" ", 1)[0]
-    if str(size) == sealed:
-        return True
-    if path not in _WARNED:
-        _WARNED.add(path)
-        what = "missing" if size is None else f"{size} bytes, sealed at {sealed}"
-        print(f"sse: warning: {path}: damaged build file ({what}); rebuilt from the store", file=sys.stderr)
-    return False
+    return read_sealed(path, _seals(path).get("self"), kind)
 
 
 # A generate/verify target is a small index naming content-addressed shards of SHARD examples
@@ -295,14 +255,14 @@ def _shard_keys(target: Path, name: str) -> list[str] | None:
 
 def _shard_reusable(target: Path, name: str, namespace: str) -> bool:
     path = _shard_path(target, name)
-    return _size_ok(path, _seals(path).get("self")) and _all_stored(_shard_keys(target, name), namespace)
+    return sealed_size_ok(path, _seals(path).get("self")) and _all_stored(_shard_keys(target, name), namespace)
 
 
 def _intact(target: Path) -> bool:
     """The index and every shard it lists have the sizes their seals record (stats only)."""
     seals = _seals(target)
-    return _size_ok(target, seals.get("self")) and all(
-        _size_ok(_shard_path(target, k[len("shard:"):]), v) for k, v in seals.items() if k.startswith("shard:"))
+    return sealed_size_ok(target, seals.get("self")) and all(
+        sealed_size_ok(_shard_path(target, k[len("shard:"):]), v) for k, v in seals.items() if k.startswith("shard:"))
 
 
 def _old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
