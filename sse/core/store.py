@@ -343,8 +343,13 @@ class Store:
         if self.readonly is not None:
             raise store_error(self.readonly, self.root)
         nk = self._k(namespace, key)
+        text = json.dumps(value, ensure_ascii=False)
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate (undecodable bytes from a tool): escape it, lossless
+            text = json.dumps(value)
         with self._guard():
-            self._cache.set(nk, _seal(nk, json.dumps(value, ensure_ascii=False)))
+            self._cache.set(nk, _seal(nk, text))
 
     def delete(self, namespace: str, key: str) -> bool:
         if self.readonly is not None:
