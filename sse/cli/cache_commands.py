@@ -5,7 +5,9 @@ state of doit's dependency file; exit 0 when all is intact, 1 otherwise.
 repair moves a damaged store aside (kept for inspection) and rebuilds it from every
 value that can still be read and passes its seal; a damaged doit dependency file is
 moved aside too (doit then re-checks each task against the store: cache hits, no
-recomputation). What could not be kept is recomputed by the next run.
+recomputation). What could not be kept is recomputed by the next run. A cache written
+before values were sealed reads as damaged; `repair --adopt-unsealed` keeps its values
+(sealing them as they are) when you trust it, instead of recomputing every answer.
 """
 
 from __future__ import annotations
@@ -50,13 +52,13 @@ def _check(args: argparse.Namespace) -> int:
 
 def _repair(args: argparse.Namespace) -> int:
     root = _root(args)
-    r = repair_store(root / "store")
+    r = repair_store(root / "store", adopt_unsealed=args.adopt_unsealed)
     if r.moved_to is None:
         _print_store(r)
         print("store: nothing to repair")
     else:
-        print(f"store {r.folder}: was {r.database}; moved aside to {r.moved_to}; kept {sum(r.intact.values())} "
-              f"value(s) ({_counts(r.intact)}); dropped {sum(r.damaged.values())} damaged value(s); "
+        print(f"store {r.folder}: database was {r.database}; moved aside to {r.moved_to}; kept {sum(r.intact.values())} "
+              f"value(s) ({_counts(r.intact)}; sealed from an older cache: {_counts(r.adopted)}); dropped {sum(r.damaged.values())} damaged value(s); "
               f"anything else is recomputed by the next run (delete {r.moved_to} when satisfied)")
     dep = root / DEP_FILE
     state = sqlite_state(dep)
@@ -76,4 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            ("repair", _repair, "move a damaged store aside and keep every value that can be read")):
         c = sub.add_parser(name, help=text, description=__doc__)
         c.add_argument("--dir", default=None, help="cache folder (default: $SSE_CACHE_DIR, else ./cache)")
+        if name == "repair":
+            c.add_argument("--adopt-unsealed", action="store_true",
+                           help="keep (and seal) values of a cache written before values were sealed, "
+                                "instead of recomputing them; only for a cache you trust")
         c.set_defaults(func=fn)

@@ -527,6 +527,7 @@ class StoreReport:
     intact: dict[str, int] = field(default_factory=dict)  # namespace -> readable, sealed values
     damaged: dict[str, int] = field(default_factory=dict)  # namespace -> values that fail their seal
     moved_to: str | None = None  # repair: where the damaged folder now is
+    adopted: dict[str, int] = field(default_factory=dict)  # repair --adopt-unsealed: older values sealed
 
     @property
     def ok(self) -> bool:
@@ -605,8 +606,20 @@ def _rows(folder: Path) -> Iterator[tuple[int, Any, Any, Any, Any, Any]]:
         raise failure
 
 
-def _tally(folder: Path, report: StoreReport, keep: Any = None) -> None:
-    """Count (and hand to `keep(nk, raw)`) every intact value of the store in `folder`."""
+def _legacy(raw: Any) -> str | None:
+    """The sealed form of an unsealed value written before seals existed (JSON text), else None."""
+    if not isinstance(raw, str) or raw.startswith(f"{SEAL}:"):
+        return None
+    try:
+        json.loads(raw)
+    except ValueError:
+        return None
+    return raw
+
+
+def _tally(folder: Path, report: StoreReport, keep: Any = None, adopt: bool = False) -> None:
+    """Count (and hand to `keep(nk, raw)`) every intact value of the store in `folder`; with
+    `adopt`, unsealed JSON values (an older cache) are sealed as they are and kept too."""
     disk = _SafeDisk(str(folder))
     try:
         for _rowid, key, raw_flag, mode, filename, value in _rows(folder):
@@ -620,6 +633,9 @@ def _tally(folder: Path, report: StoreReport, keep: Any = None) -> None:
             except (OSError, ValueError):
                 raw = None
             _, why = _unseal(nk, raw)
+            if why is not None and adopt and (old := _legacy(raw)) is not None:
+                raw, why = _seal(nk, old), None
+                report.adopted[ns] = report.adopted.get(ns, 0) + 1
             if why is not None:
                 report.damaged[ns] = report.damaged.get(ns, 0) + 1
                 continue
@@ -659,9 +675,11 @@ def check_store(root: str | os.PathLike[str] | None = None) -> StoreReport:
     return report
 
 
-def repair_store(root: str | os.PathLike[str] | None = None) -> StoreReport:
+def repair_store(root: str | os.PathLike[str] | None = None, *, adopt_unsealed: bool = False) -> StoreReport:
     """Move the store folder aside and rebuild it from every value that can still be read and
-    passes its seal; the rest is recomputed on demand. The old folder is kept for inspection."""
+    passes its seal; the rest is recomputed on demand. The old folder is kept for inspection.
+    `adopt_unsealed` also keeps (and seals) JSON values from a cache written before seals existed:
+    the user vouches for them, so that upgrading does not recompute every model answer."""
     folder = Path(root) if root is not None else cache_root() / "store"
     before = check_store(folder)
     if before.ok:
@@ -678,5 +696,5 @@ def repair_store(root: str | os.PathLike[str] | None = None) -> StoreReport:
     report = StoreReport(str(folder), database=before.database, moved_to=str(aside))
     with Store(folder) as fresh:
         with fresh._guard():
-            _tally(aside, report, keep=lambda nk, raw: fresh._cache.set(nk, raw))
+            _tally(aside, report, keep=lambda nk, raw: fresh._cache.set(nk, raw), adopt=adopt_unsealed)
     return report

@@ -125,6 +125,21 @@ def test_cache_commands_check_and_repair(tmp_path: Path) -> None:
     assert subprocess.run([*cmd, "check"], env=env, capture_output=True, text=True).returncode == 0
 
 
+def test_an_older_unsealed_cache_is_recomputed_unless_adopted(tmp_path: Path) -> None:
+    old = diskcache.Cache(str(tmp_path / "store"))  # what the store wrote before values were sealed
+    for i in range(5):
+        old.set(f"completion/k{i}", json.dumps({"text": f"answer {i}"}))
+    old.set("completion/bad", "{not json")
+    old.close()
+    with Store(tmp_path / "store") as st:
+        assert st.get("completion", "k1") is None  # unsealed: not served
+    r = repair_store(tmp_path / "store", adopt_unsealed=True)
+    assert r.adopted == {"completion": 4} and r.damaged == {"completion": 1}  # k1 was dropped on read
+    with Store(tmp_path / "store") as st:
+        assert st.get("completion", "k3") == {"text": "answer 3"}
+        assert st.get("completion", "bad") is None
+
+
 # ---------------------------------------------------------------- read-only and full
 _PROBE = """
 import sys
