@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sse.cli.import_commands",  # corpus import humaneval
     "sse.cli.report_commands",         # report
     "sse.cli.model_commands",      # models list|fetch|evict|validate
+    "sse.cli.cache_commands",          # cache check|repair
 )
 
 

@@ -47,3 +47,7 @@ class VerifyError(SseError):
 
 class ArtifactError(SseError):
     """A model artifact is missing, corrupt, unsafe, or failed a gate."""
+
+
+class StoreError(SseError):
+    """The cache cannot be read or written: a damaged database, a read-only or full directory."""

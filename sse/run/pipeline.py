@@ -13,6 +13,7 @@ verify task is also out of date when one of the store entries it lists has gone
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -27,7 +28,18 @@ import orjson
 from doit.tools import config_changed
 
 from sse.core.records import Example, Sample, Verdict, example_from_dict, example_to_dict
-from sse.core.store import Store, atomic_write_bytes, atomic_write_text, cache_root, content_key
+from sse.core.store import (
+    DamagedBuildFile,
+    Store,
+    atomic_write_bytes,
+    atomic_write_text,
+    cache_root,
+    content_key,
+    doit_state_file,
+    read_sealed,
+    seal_of,
+    sealed_size_ok,
+)
 from sse.exec.local import get_executor
 from sse.run.progress import Progress
 from sse.systems.base import Adapter, build_adapter, extra_key
@@ -75,7 +87,7 @@ def _store() -> Store:
 @functools.cache
 def _store_keys() -> frozenset[str]:
     """Every key in the store, read once per process (fast no-op up-to-date checks)."""
-    return frozenset(k for k in _store()._cache.iterkeys() if isinstance(k, str))
+    return frozenset(_store().iterkeys())
 
 
 def _runs(task: TaskConfig, plan: Plan) -> int:
@@ -184,11 +196,29 @@ def _read(path: Path) -> Any:
     return orjson.loads(path.read_bytes())
 
 
-def _write(path: Path, data: Any, keys: list[str] | None = None) -> None:
-    """Write a build file; `keys` go to a sidecar the up-to-date check reads without parsing the file."""
+def _write(path: Path, data: Any, keys: list[str] | None = None, seals: tuple[str, ...] = ()) -> str:
+    """Write a build file; `keys` go to a sidecar the up-to-date check reads without parsing the file,
+    after the file's own seal ("#self SIZE DIGEST") and `seals` of other files. Returns the seal."""
+    blob = orjson.dumps(data)
+    seal = seal_of(blob)
     if keys is not None:
-        atomic_write_bytes(path.with_suffix(".keys"), "\n".join(keys).encode())
-    atomic_write_bytes(path, orjson.dumps(data))
+        atomic_write_bytes(path.with_suffix(".keys"), "\n".join([f"#self {seal}", *seals, *keys]).encode())
+    atomic_write_bytes(path, blob)
+    return seal
+
+
+def _seals(build_file: Path) -> dict[str, str]:
+    """'#NAME SIZE DIGEST' lines of a sidecar: 'self' (the file) and, in an index, 'shard:<name>'."""
+    try:
+        lines = build_file.with_suffix(".keys").read_bytes().decode(errors="replace").split("\n")
+    except FileNotFoundError:
+        return {}
+    return {ln[1:].split(" ", 1)[0]: ln[1:].split(" ", 1)[1] for ln in lines if ln.startswith("#") and " " in ln}
+
+
+def _read_checked(path: Path, kind: type) -> Any:
+    """A build file whose bytes match the seal in its sidecar and whose JSON is of `kind`."""
+    return read_sealed(path, _seals(path).get("self"), kind)
 
 
 # A generate/verify target is a small index naming content-addressed shards of SHARD examples
@@ -205,7 +235,8 @@ def _shard_path(target: Path, name: str) -> Path:
 def _read_keys(build_file: Path) -> list[str] | None:
     """The `.keys` sidecar of a build file: one store key a line, `<retry>` for a harness failure."""
     try:
-        return [k for k in build_file.with_suffix(".keys").read_bytes().decode().split("\n") if k]
+        lines = build_file.with_suffix(".keys").read_bytes().decode(errors="replace").split("\n")
+        return [k for k in lines if k and not k.startswith("#")]
     except FileNotFoundError:
         return None
 
@@ -223,29 +254,38 @@ def _shard_keys(target: Path, name: str) -> list[str] | None:
 
 
 def _shard_reusable(target: Path, name: str, namespace: str) -> bool:
-    return _shard_path(target, name).exists() and _all_stored(_shard_keys(target, name), namespace)
+    path = _shard_path(target, name)
+    return sealed_size_ok(path, _seals(path).get("self")) and _all_stored(_shard_keys(target, name), namespace)
+
+
+def _intact(target: Path) -> bool:
+    """The index and every shard it lists have the sizes their seals record (stats only)."""
+    seals = _seals(target)
+    return sealed_size_ok(target, seals.get("self")) and all(
+        sealed_size_ok(_shard_path(target, k[len("shard:"):]), v) for k, v in seals.items() if k.startswith("shard:"))
 
 
 def _old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
     """Entries of the previous shard at this position (same config), to reuse unchanged examples."""
     try:
-        index = _read(target)
+        index = _read_checked(target, dict)
         if index.get("config") != config:
             return []
-        return _read(_shard_path(target, index["shards"][position]))
-    except (FileNotFoundError, IndexError, KeyError, orjson.JSONDecodeError):
+        return _read_checked(_shard_path(target, index["shards"][position]), list)  # type: ignore[no-any-return]
+    except (DamagedBuildFile, IndexError, KeyError, TypeError):
         return []
 
 
 def _finish_sharded(target: Path, header: dict[str, Any], names: list[str],
                     fresh: dict[str, tuple[list[dict[str, Any]], list[str]]]) -> None:
     """Write new shards (entries + key sidecar), the index and its key sidecar; drop stale shards."""
-    for name, (entries, keys) in fresh.items():
-        _write(_shard_path(target, name), entries, keys)
+    seals = {name: _write(_shard_path(target, name), entries, keys) for name, (entries, keys) in fresh.items()}
     all_keys: list[str] = []
     for name in names:  # fresh shards' keys are in hand; reused shards' sidecars are read
         all_keys.extend(fresh[name][1] if name in fresh else (_shard_keys(target, name) or ["<retry>"]))
-    _write(target, header | {"shards": names}, all_keys)
+        if name not in seals:
+            seals[name] = _seals(_shard_path(target, name)).get("self", "0 <unsealed>")
+    _write(target, header | {"shards": names}, all_keys, tuple(f"#shard:{n} {seals[n]}" for n in names))
     keep = {f"{n}{suffix}" for n in names for suffix in (".json", ".keys")}
     folder = target.with_suffix(".d")
     if folder.exists():
@@ -255,12 +295,23 @@ def _finish_sharded(target: Path, header: dict[str, Any], names: list[str],
 
 
 def read_entries(target: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(index, every entry in example order) of a sharded build file."""
-    index = _read(target)
+    """(index, every entry in example order) of a sharded build file; DamagedBuildFile when the index
+    or a shard fails its seal (see `_rebuild`)."""
+    index = _read_checked(target, dict)
     entries: list[dict[str, Any]] = []
     for name in index.get("shards", []):
-        entries.extend(_read(_shard_path(target, name)))
+        entries.extend(_read_checked(_shard_path(target, name), list))
     return index, entries
+
+
+def _rebuild(e: DamagedBuildFile, task_path: str, system: str, run: int) -> None:
+    """A damaged build file is dropped and its generate and verify steps redone: every entry
+    comes back from the store (cache hits), anything the store lost is recomputed."""
+    print(f"sse: warning: {e.path}: damaged build file ({e.message}); rebuilt from the store", file=sys.stderr)
+    for p in (e.path, e.path.with_suffix(".keys")):
+        p.unlink(missing_ok=True)
+    action_generate(task_path, system, run)
+    _action_verify(task_path, system, run)
 
 
 def _completion_ok(e: dict[str, Any]) -> bool:
@@ -346,10 +397,17 @@ def _verify_fns() -> tuple[Callable[..., Any], ...]:
 
 
 def action_verify(task_path: str, system: str, run: int) -> None:
+    try:
+        _action_verify(task_path, system, run)
+    except DamagedBuildFile as e:  # a generate file: rebuild it, then verify again
+        _rebuild(e, task_path, system, run)
+
+
+def _action_verify(task_path: str, system: str, run: int) -> None:
     VerifyRequest, extract_rust, verdict_key, _ = _verify_fns()
     task = _task(task_path)
     gen_target = _gen_target(task.id, system, run)
-    gen = _read(gen_target)
+    gen = _read_checked(gen_target, dict)
     target = _ver_target(task.id, system, run)
     config = content_key(asdict(task.ground_truth))
     header: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
@@ -366,7 +424,7 @@ def action_verify(task_path: str, system: str, run: int) -> None:
             names.append(name)
             if _shard_reusable(target, name, "verdict"):
                 continue
-            gentries = _read(_shard_path(gen_target, gname))
+            gentries = _read_checked(_shard_path(gen_target, gname), list)
             prev = {e["completion_key"] + "/" + e["example_key"]: e for e in _old_shard(target, config, pos)}
             entries: list[dict[str, Any]] = []
             for g in gentries:
@@ -453,8 +511,13 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
                                 "price_model": getattr(adapter, "price_model", None),
                                 "local": getattr(adapter, "local", spec.kind not in REMOTE_KINDS)}
         for run in range(_runs(task, plan)):
-            gen, gen_entries = read_entries(_gen_target(task.id, name, run))
-            ver, ver_entries = read_entries(_ver_target(task.id, name, run))
+            try:
+                gen, gen_entries = read_entries(_gen_target(task.id, name, run))
+                ver, ver_entries = read_entries(_ver_target(task.id, name, run))
+            except DamagedBuildFile as e:
+                _rebuild(e, task.path, name, run)
+                gen, gen_entries = read_entries(_gen_target(task.id, name, run))
+                ver, ver_entries = read_entries(_ver_target(task.id, name, run))
             info.update(fingerprint=gen["fingerprint"], deterministic=gen["deterministic"],
                         skipped_reason=gen["skipped"])
             if gen["skipped"]:
@@ -580,8 +643,9 @@ def action_report(task_path: str, plan_json: str) -> None:
 
 # ------------------------------------------------------------------ doit
 def store_has_all(target: str, namespace: str, task: Any = None, values: Any = None) -> bool:
-    """doit up-to-date check: every store entry the build file lists still exists."""
-    return _all_stored(_read_keys(Path(target)), namespace)
+    """doit up-to-date check: every store entry the build file lists still exists, and the file and
+    its shards have the sizes their seals record (a truncated shard is rebuilt)."""
+    return _all_stored(_read_keys(Path(target)), namespace) and _intact(Path(target))
 
 
 def _static_fingerprint(task: TaskConfig, name: str) -> str:
@@ -717,10 +781,11 @@ def doit_tasks() -> dict[str, Any]:
     return creators
 
 
-cache_root().mkdir(parents=True, exist_ok=True)  # doit opens its state file before any task runs
+with contextlib.suppress(OSError):  # a read-only place: doit_state_file() gives doit a private copy
+    cache_root().mkdir(parents=True, exist_ok=True)  # doit opens its state file before any task runs
 DOIT_CONFIG = {
     "default_tasks": ["report"],
-    "dep_file": str(cache_root() / "doit.sqlite3"),
+    "dep_file": str(doit_state_file()),
     "backend": "sqlite3",
     "verbosity": 1,
 }
@@ -745,8 +810,9 @@ def run_doit(args: list[str], plan: Plan | None = None) -> int:
     _store_keys.cache_clear()
     _task.cache_clear()
     _ADAPTERS.clear()
-    cache_root().mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        cache_root().mkdir(parents=True, exist_ok=True)
     # doit binds its output stream to sys.stdout at import time; give it the current one.
-    config = dict(DOIT_CONFIG, dep_file=str(cache_root() / "doit.sqlite3"), outfile=sys.stdout)
+    config = dict(DOIT_CONFIG, dep_file=str(doit_state_file()), outfile=sys.stdout)
     namespace = {**doit_tasks(), "DOIT_CONFIG": config}
     return int(DoitMain(ModuleTaskLoader(namespace)).run(args))

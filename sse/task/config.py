@@ -71,7 +71,16 @@ def _load_yaml(path: Path) -> Any:
     if not path.exists():
         raise ConfigError("file not found", file=str(path), fix="check the path or glob")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read the file ({e.strerror})", file=str(path),
+                          fix="point at a readable YAML file") from None
+    try:
+        return yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[e.start]:02x} at line {line})", file=str(path),
+                          field="<file>", fix="save the file as UTF-8") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"

