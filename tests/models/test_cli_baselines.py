@@ -20,7 +20,7 @@ from sse.core.errors import ConfigError
 from sse.core.records import Example
 from sse.systems import base
 from sse.systems.budget import Budget
-from sse.systems.cli_baselines import (
+from sse.systems.clis import (
     ClaudeCodeAdapter,
     CommandAdapter,
     GeminiCliAdapter,
@@ -55,6 +55,18 @@ def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "SSE_BUDGET_LEDGER", "CLAUDE_CONFIG_DIR", "ANTHROPIC_API_KEY", "OLLAMA_HOST"):
         monkeypatch.delenv(var, raising=False)
     return state
+
+
+@pytest.fixture()
+def service() -> Any:
+    """A loopback port that accepts connections: a stand-in for a reachable provider API."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    srv.close()
 
 
 def calls(state: Path) -> list[dict[str, Any]]:
@@ -153,10 +165,12 @@ def test_malformed_json_is_a_crash_not_an_exception(fake_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize("kind", ["claude", "gemini", "llm", "ollama"])
-def test_slow_answer_past_the_timeout(fake_path: Path, kind: str) -> None:
+def test_slow_answer_past_the_timeout(fake_path: Path, kind: str, service: str) -> None:
     cls = {"claude": ClaudeCodeAdapter, "gemini": GeminiCliAdapter, "llm": LlmCliAdapter,
            "ollama": OllamaAdapter}[kind]
-    opts = {"model": "qwen2.5-coder:0.5b"} if kind in ("llm", "ollama") else {}
+    opts: dict[str, Any] = {"model": "qwen2.5-coder:0.5b"} if kind in ("llm", "ollama") else {}
+    if kind != "ollama":
+        opts["service_url"] = service  # the provider is reachable: a silent timeout is the model's
     a = cls(spec(kind, timeout_s=1, **opts))
     out = a.generate([prompt(1, "MODE=slow please"), prompt(2)])
     assert out[0].error_kind == "timeout" and "1 s" in (out[0].error or "")
@@ -418,7 +432,7 @@ def test_two_frontier_stand_ins_through_the_registry(fake_path: Path, monkeypatc
         "    options: {model: gemini-2.5-pro, backoff_s: 0.01}\n"
         f"  echo-local:\n    kind: command\n    options: {{argv: [{sys.executable}, {FAKES / 'echo_model.py'}],"
         " deterministic: true}\n")
-    monkeypatch.setattr(base, "BUILTIN_ADAPTER_MODULES", ("sse.systems.cli_baselines",))
+    monkeypatch.setattr(base, "BUILTIN_ADAPTER_MODULES", ("sse.systems.clis",))
     monkeypatch.setenv("FAKE_MODE", "ok")
     ledger = tmp_path / "ledger.json"
     Budget.start(ledger, 10.0)
