@@ -315,7 +315,8 @@ class CliAdapter:
                 return
             if len(self._early) >= EARLY_CALLS:
                 return
-            self._early.append(None if r.failure in (None, "timeout") else _same_way(r.message))
+            self._early.append(None if r.failure in (None, "timeout") else
+                               "unreachable" if r.failure == "unreachable" else _same_way(r.message))
             if len(self._early) == EARLY_CALLS and self._early[0] is not None and len(set(self._early)) == 1:
                 self._skip_reason = one_line(
                     f"infrastructure: the first {EARLY_CALLS} calls all failed the same way: {r.message}", 240)
