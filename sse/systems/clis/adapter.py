@@ -231,14 +231,15 @@ class CliAdapter:
         if why is None:
             return slow
         return CallResult(failure="unreachable", message=f"{self.kind}: service not reached within {timeout:g} s: "
-                                                         f"{why}", meta={"diagnosis": "unreachable"})
+                                                         f"{why}", meta={"probed": True})
 
     def call_once(self, prompt: Prompt) -> CallResult:
         """One attempt, in a fresh temporary working directory."""
         if self._unreachable and not self.local:  # an earlier call found no service: probe before paying a timeout
             why = unreachable(self.service, self._env({}))
             if why is not None:
-                return CallResult(failure="unreachable", message=f"{self.kind}: service not reachable: {why}")
+                return CallResult(failure="unreachable", message=f"{self.kind}: service not reachable: {why}",
+                                  meta={"probed": True})
             self._unreachable = False
         timeout = self._timeout(prompt)
         with tempfile.TemporaryDirectory(prefix=f"sse-{self.kind}-") as tmp:
@@ -345,7 +346,7 @@ class CliAdapter:
                         r = CallResult.fail(f"{self.kind}: {type(e).__name__}: {e}", "permanent")
                     if r.dollars is not None:
                         spent = (spent or 0.0) + r.dollars
-                    if r.failure not in RETRIED or attempt == self.retries:
+                    if r.failure not in RETRIED or r.meta.get("probed") or attempt == self.retries:
                         break
                     self.sleep(self._backoff(attempt))
         finally:

@@ -22,8 +22,10 @@ USAGE_LINE = re.compile(r"^Token usage:[ \t]*(?=\d)(?:(?P<i>[\d,]+) input)?(?:,[
 class LlmCliAdapter(CliAdapter):
     """`llm prompt -m MODEL -s SYSTEM --no-stream --no-log -u [-o K V]`, user text on stdin.
     Tokens come from the `-u/--usage` line(s) it prints on stderr, summed when a chain of
-    responses prints several; nothing is written to (or read back from) the shared logs.db,
-    where `llm logs -n 1` would race between parallel calls.
+    responses prints several; nothing is read back from the shared logs.db, where `llm logs -n 1`
+    would race between parallel calls. `-d CALL_FOLDER/logs.db` too: llm 0.36 creates and
+    migrates its log database on every `prompt`, even with --no-log, and parallel first calls
+    on a fresh LLM_USER_PATH crash in that migration ("no such table: log"), seen 2026-12-01.
 
     Checked against llm 0.36 with llm-echo (2026-12-01); written for 0.19-0.27 before. A plugin
     that reports no usage prints `Token usage: ` with nothing after it: tokens stay None
@@ -54,7 +56,8 @@ class LlmCliAdapter(CliAdapter):
         return False  # --no-stream: stdout arrives at the end
 
     def build(self, prompt: Prompt, workdir: Path) -> Invocation:
-        argv = [self.binary, "prompt", "-m", str(self.model), "--no-stream", "--no-log", "-u"]
+        argv = [self.binary, "prompt", "-m", str(self.model), "--no-stream", "--no-log", "-u",
+                "-d", str(workdir / "logs.db")]
         if prompt.system.strip():
             argv += ["-s", prompt.system]
         for k, v in sorted(self.model_options.items()):
