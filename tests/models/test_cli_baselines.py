@@ -644,3 +644,34 @@ def test_command_fingerprint_covers_the_script_and_declared_files(tmp_path: Path
     with pytest.raises(ConfigError, match="options.files"):
         CommandAdapter(SystemSpec(name="m", kind="command", registry_file=str(reg),
                                   options={"argv": ["python3"], "files": ["missing.bin"]}))
+
+
+def test_edited_command_script_is_regenerated_through_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 fake_path: Path) -> None:
+    """Issue 19.1 end to end: after editing the script, `generate` is out of date and the new
+    answers replace the cached ones (before: the old answers were reported as up to date)."""
+    from sse.run.pipeline import Plan, read_entries, run_doit
+
+    reg = _registry_with_script(tmp_path)
+    proj = reg.parent
+    (proj / "corpus.jsonl").write_text(json.dumps({
+        "id": "add", "entry_point": "add", "python": "def add(a: int, b: int) -> int:\n    return a + b\n",
+        "tests": [{"args": "1, 2"}, {"args": "-5, 5"}, {"args": "0, 0"}]}) + "\n")
+    (proj / "t.yaml").write_text(
+        "task: {id: edit, corpus: corpus.jsonl}\nevaluation: {runs: 2, systems: [mine], machine_price_per_hour: 0.1}\n"
+        "prompts:\n  system: Translate.\n  user_template: \"{python_code}\"\nground_truth: {type: compiler}\n")
+    monkeypatch.chdir(proj)
+    monkeypatch.setenv("SSE_CACHE_DIR", str(proj / "cache"))
+    for k in ("SSE_TASKS", "SSE_MODELS", "SSE_OUTPUT", "SSE_RUNS"):
+        monkeypatch.setenv(k, "")
+    plan = Plan(task_glob="t.yaml", output="reports")
+
+    def answers() -> list[str]:
+        assert run_doit(["generate"], plan) == 0
+        return [e["completion"]["text"].strip() for r in range(2)
+                for e in read_entries(proj / "cache" / "build" / "edit" / "mine" / f"generate-r{r}.json")[1]]
+
+    assert answers() == ["answer A", "answer A"]
+    script = proj / "scripts" / "my_model.py"
+    script.write_text(script.read_text().replace("answer A", "answer B"))
+    assert answers() == ["answer B", "answer B"]
