@@ -550,10 +550,10 @@ def test_silent_timeout_with_no_service_is_infrastructure(fake_path: Path, monke
 def test_connection_errors_on_stderr_before_the_timeout_are_infrastructure(
         fake_path: Path, monkeypatch: pytest.MonkeyPatch, service: str) -> None:
     monkeypatch.setenv("FAKE_GEMINI", "0.61")
-    monkeypatch.setenv("FAKE_MODE", "netdown")
-    a = GeminiCliAdapter(spec("gemini", timeout_s=2, retries=0, service_url=service))
-    [c] = a.generate([prompt(1)])
+    a = GeminiCliAdapter(spec("gemini", timeout_s=2, retries=0, service_url=service, concurrency=1))
+    c, *rest = a.generate([prompt(1, "MODE=netdown"), prompt(2), prompt(3)])
     assert c.error_kind == "crash" and c.meta["failure"] == "unreachable" and "fetch failed" in (c.error or "")
+    assert all(x.error is None for x in rest) and a.unavailable_reason() is None
 
 
 def test_first_calls_failing_alike_skip_but_mixed_results_do_not(fake_path: Path,
@@ -675,3 +675,17 @@ def test_edited_command_script_is_regenerated_through_the_graph(tmp_path: Path, 
     script = proj / "scripts" / "my_model.py"
     script.write_text(script.read_text().replace("answer A", "answer B"))
     assert answers() == ["answer B", "answer B"]
+
+
+def test_a_single_prompt_that_never_reaches_its_service_is_a_skip(fake_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-example task has no three calls to compare: no service reached by all of it suffices."""
+    monkeypatch.setenv("FAKE_GEMINI", "0.61")
+    monkeypatch.setenv("FAKE_MODE", "netdown")
+    a = GeminiCliAdapter(spec("gemini", timeout_s=2, retries=0))
+    [c] = a.generate([prompt(1)])
+    assert c.error_kind == "skipped" and c.meta["failure"] == "unreachable"
+    assert (a.unavailable_reason() or "").startswith("infrastructure: the only call failed: gemini: service not reached")
+    monkeypatch.setenv("FAKE_MODE", "error")
+    [d] = GeminiCliAdapter(spec("gemini")).generate([prompt(1)])
+    assert d.error_kind == "crash"  # one model-side error is not enough to give up on a system

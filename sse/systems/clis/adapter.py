@@ -226,8 +226,8 @@ class CliAdapter:
             return slow
         err = ANSI.sub("", r.err_text)
         m = NETWORK.search(err)
-        why = f"connection errors on stderr ({one_line(err[max(0, m.start() - 60):m.end() + 60], 160)})" \
-            if m else unreachable(self.service, self._env({}))
+        line = err[err.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0] if m else ""
+        why = f"connection errors on stderr ({one_line(line, 160)})" if m else unreachable(self.service, self._env({}))
         if why is None:
             return slow
         return CallResult(failure="unreachable", message=f"{self.kind}: service not reached within {timeout:g} s: "
@@ -318,9 +318,15 @@ class CliAdapter:
                 return
             self._early.append(None if r.failure in (None, "timeout") else
                                "unreachable" if r.failure == "unreachable" else _same_way(r.message))
-            if len(self._early) == EARLY_CALLS and self._early[0] is not None and len(set(self._early)) == 1:
-                self._skip_reason = one_line(
-                    f"infrastructure: the first {EARLY_CALLS} calls all failed the same way: {r.message}", 240)
+            if len(self._early) == EARLY_CALLS:
+                self._all_alike(r.message)
+
+    def _all_alike(self, message: str) -> None:
+        """Skip when every early call failed, and failed the same way (caller holds the lock)."""
+        if self._early and self._early[0] is not None and len(set(self._early)) == 1:
+            n = len(self._early)
+            calls = f"the first {n} calls all failed the same way" if n > 1 else "the only call failed"
+            self._skip_reason = one_line(f"infrastructure: {calls}: {message}", 240)
 
     def run_prompt(self, prompt: Prompt, budget: Budget | None) -> Completion:
         if self._skip_reason:
@@ -369,7 +375,8 @@ class CliAdapter:
             return self._completion(prompt, text="", error=self._skip_reason or r.message, error_kind="skipped",
                                     meta=meta, **common)
         kind = "timeout" if r.failure == "timeout" else "crash"  # crash = harness/infrastructure, excluded
-        msg = r.message if r.failure not in RETRIED else f"{r.message} (gave up after {attempts} attempts)"
+        msg = f"{r.message} (gave up after {attempts} attempts)" if r.failure in RETRIED and attempts > 1 \
+            else r.message
         return self._completion(prompt, text="", error=msg, error_kind=kind, meta=meta, **common)
 
     def generate(self, prompts: list[Prompt]) -> list[Completion]:
@@ -389,6 +396,11 @@ class CliAdapter:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts)),
                                     thread_name_prefix=f"sse-{self.kind}") as pool:
                 out = list(pool.map(lambda p: self.run_prompt(p, budget), prompts))
+        with self._lock:  # a workload smaller than EARLY_CALLS, and no service reached by any of it
+            if not self._skip_reason and len(self._early) == len(prompts) < EARLY_CALLS \
+                    and self._early[0] == "unreachable":
+                last = next((c.error for c in reversed(out) if c.error), "")
+                self._all_alike(last or "")
         if self._skip_reason:
             why = self._skip_reason
             out = [c if c.error is None or c.error_kind == "budget" else
