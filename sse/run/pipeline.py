@@ -382,6 +382,13 @@ def action_generate(task_path: str, system: str, run: int) -> None:
                                          "example_key": prompt.example.key(), "completion": cd}
                     header["generated"] += 1
                 bar.advance(len(batch))
+                gave_up = next((c.error for c in comps if c.error_kind == "skipped"), None)
+                if gave_up:  # the adapter found the system unusable here: a skip (its answers so far are stored)
+                    header["skipped"] = gave_up
+                    break
+        if header["skipped"]:  # no shards; `<retry>` keeps the task out of date until the system can run
+            _write(target, header | {"shards": []}, ["<retry>"])
+            return
         for entries, keys in fresh.values():
             keys.extend(e["key"] if _completion_ok(e) else "<retry>" for e in entries if e is not None)
     _finish_sharded(target, header, names, fresh)

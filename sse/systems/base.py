@@ -88,5 +88,5 @@ BUILTIN_ADAPTER_MODULES: tuple[str, ...] = (
     "sse.systems.reference",
     "sse.systems.py2many",
     "sse.systems.native",
-    "sse.systems.cli_baselines",
+    "sse.systems.clis",
 )

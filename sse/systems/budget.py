@@ -4,7 +4,7 @@
 generation runs in several doit worker processes. The spend therefore lives in a small
 JSON ledger on disk, read and rewritten under a `filelock` lock, not in memory.
 
-Protocol for a paid call (see `sse.systems.cli_baselines`):
+Protocol for a paid call (see `sse.systems.clis.adapter`):
 
     est = budget.reserve(system)      # None -> refused: mark the prompt error_kind="budget"
     try: ... run the call ...

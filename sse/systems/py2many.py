@@ -7,62 +7,16 @@ the task's machine rate by the analysis.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from sse.core import proc
 from sse.core.records import Completion
 from sse.systems.base import register_kind
 from sse.task.spec import Decoding, Prompt, SystemSpec
-
-
-def run_measured(argv: list[str], *, cwd: str, timeout_s: float, stdin: bytes | None = None,
-                 env: dict[str, str] | None = None) -> tuple[int | None, bytes, bytes, float, float]:
-    """Run argv; return (returncode or None on timeout, stdout, stderr, wall s, child cpu s).
-
-    CPU time comes from wait4 on this very child, so concurrent calls don't mix.
-    The child gets its own session; on timeout its whole process group is killed.
-    """
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                stdout=out, stderr=err, env=env, start_new_session=True)
-        if stdin is not None:
-            try:
-                assert proc.stdin is not None
-                proc.stdin.write(stdin)
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        status: int | None = None
-        cpu = 0.0
-        deadline = t0 + timeout_s
-        while True:
-            pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                status = os.waitstatus_to_exitcode(st)
-                cpu = ru.ru_utime + ru.ru_stime
-                break
-            if time.perf_counter() > deadline:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                _, _, ru = os.wait4(proc.pid, 0)
-                cpu = ru.ru_utime + ru.ru_stime
-                break
-            time.sleep(0.005)
-        proc.returncode = status if status is not None else -9
-        wall = time.perf_counter() - t0
-        out.seek(0)
-        err.seek(0)
-        return status, out.read(), err.read(), wall, cpu
 
 
 class Py2ManyAdapter:
@@ -101,13 +55,14 @@ class Py2ManyAdapter:
         with tempfile.TemporaryDirectory(prefix="sse-py2many-") as tmp:
             src = Path(tmp) / f"{p.example.entry_point or 'main'}.py"
             src.write_text(p.example.python, encoding="utf-8")
-            code, out, err, wall, cpu = run_measured(
-                self._exe + ["--rust", "--outdir", "out", src.name], cwd=tmp, timeout_s=self.timeout_s)
+            r = proc.run(self._exe + ["--rust", "--outdir", "out", src.name], cwd=tmp, timeout_s=self.timeout_s)
             rs = Path(tmp) / "out" / (src.stem + ".rs")
             text = rs.read_text(encoding="utf-8", errors="replace") if rs.exists() else ""
-            base = dict(system=self.spec.name, example_id=p.example.id, run=p.run, latency_s=wall, cpu_s=cpu,
-                        meta={"stderr_tail": err.decode("utf-8", "replace")[-400:]})
-            if code is None:
+            base = dict(system=self.spec.name, example_id=p.example.id, run=p.run, latency_s=r.wall_s,
+                        cpu_s=r.cpu_s, meta={"stderr_tail": r.err_text[-400:]})
+            if r.spawn_error:  # the harness could not start it: not py2many's answer
+                return Completion(text="", error=f"py2many: {r.spawn_error}", error_kind="crash", **base)
+            if r.timed_out:
                 return Completion(text="", error=f"py2many timed out after {self.timeout_s:g}s",
                                   error_kind="timeout", **base)
             # py2many failing on an unsupported construct is the system's answer: no code.

@@ -20,7 +20,7 @@ from sse.core.errors import ConfigError
 from sse.core.records import Example
 from sse.systems import base
 from sse.systems.budget import Budget
-from sse.systems.cli_baselines import (
+from sse.systems.clis import (
     ClaudeCodeAdapter,
     CommandAdapter,
     GeminiCliAdapter,
@@ -28,7 +28,8 @@ from sse.systems.cli_baselines import (
     OllamaAdapter,
     classify,
 )
-from sse.task.spec import Decoding, Prompt, SystemSpec
+from sse.systems.clis.outcome import Invocation
+from sse.task.spec import Decoding, Prices, Prompt, SystemSpec
 
 FAKES = Path(__file__).resolve().parents[1] / "data" / "fake_clis"
 SYSTEM = "You translate Python functions to idiomatic Rust. Answer with one rust code block."
@@ -55,6 +56,18 @@ def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "SSE_BUDGET_LEDGER", "CLAUDE_CONFIG_DIR", "ANTHROPIC_API_KEY", "OLLAMA_HOST"):
         monkeypatch.delenv(var, raising=False)
     return state
+
+
+@pytest.fixture()
+def service() -> Any:
+    """A loopback port that accepts connections: a stand-in for a reachable provider API."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    srv.close()
 
 
 def calls(state: Path) -> list[dict[str, Any]]:
@@ -153,10 +166,12 @@ def test_malformed_json_is_a_crash_not_an_exception(fake_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize("kind", ["claude", "gemini", "llm", "ollama"])
-def test_slow_answer_past_the_timeout(fake_path: Path, kind: str) -> None:
+def test_slow_answer_past_the_timeout(fake_path: Path, kind: str, service: str) -> None:
     cls = {"claude": ClaudeCodeAdapter, "gemini": GeminiCliAdapter, "llm": LlmCliAdapter,
            "ollama": OllamaAdapter}[kind]
-    opts = {"model": "qwen2.5-coder:0.5b"} if kind in ("llm", "ollama") else {}
+    opts: dict[str, Any] = {"model": "qwen2.5-coder:0.5b"} if kind in ("llm", "ollama") else {}
+    if kind != "ollama":
+        opts["service_url"] = service  # the provider is reachable: a silent timeout is the model's
     a = cls(spec(kind, timeout_s=1, **opts))
     out = a.generate([prompt(1, "MODE=slow please"), prompt(2)])
     assert out[0].error_kind == "timeout" and "1 s" in (out[0].error or "")
@@ -391,7 +406,6 @@ def test_budget_stops_paid_calls_cleanly(fake_path: Path, monkeypatch: pytest.Mo
 def test_budget_counts_registry_priced_tokens(fake_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     """Without provider dollars the budget uses tokens x the registry's prices (Completion.dollars stays None)."""
-    from sse.task.spec import Prices
 
     ledger = tmp_path / "ledger.json"
     Budget.start(ledger, 1.0)
@@ -418,7 +432,7 @@ def test_two_frontier_stand_ins_through_the_registry(fake_path: Path, monkeypatc
         "    options: {model: gemini-2.5-pro, backoff_s: 0.01}\n"
         f"  echo-local:\n    kind: command\n    options: {{argv: [{sys.executable}, {FAKES / 'echo_model.py'}],"
         " deterministic: true}\n")
-    monkeypatch.setattr(base, "BUILTIN_ADAPTER_MODULES", ("sse.systems.cli_baselines",))
+    monkeypatch.setattr(base, "BUILTIN_ADAPTER_MODULES", ("sse.systems.clis",))
     monkeypatch.setenv("FAKE_MODE", "ok")
     ledger = tmp_path / "ledger.json"
     Budget.start(ledger, 10.0)
@@ -446,3 +460,232 @@ def test_two_frontier_stand_ins_through_the_registry(fake_path: Path, monkeypatc
     assert snap["by_system"]["gemini-pro"]["dollars"] == pytest.approx(gem_tokens)
     assert snap["by_system"]["echo-local"]["dollars"] == 0.0
     assert [c.to_dict()["system"] for c in claude] == ["claude-sonnet"] * 3
+
+
+# ------------------------------------------------- current releases (issue 15)
+def test_gemini_061_trusts_the_fresh_folder_and_splits_tokens_by_role(fake_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_GEMINI", "0.61")
+    s = SystemSpec(name="g", kind="gemini", options={"model": "gemini-2.5-pro"},
+                   prices=Prices(input_per_mtok=1.25, output_per_mtok=10.0))
+    [c] = GeminiCliAdapter(s).generate([prompt(3)])
+    assert c.error is None, c.error
+    n = len(SYSTEM.split()) + len(prompt(3).user.split())
+    assert c.tokens_in == n and c.tokens_out == 21 + 8  # the main role only: the router is not the answer
+    assert c.meta["main_models"] == ["gemini-2.5-pro"]
+    assert c.meta["utility_tokens"] == [{"model": "gemini-2.5-flash-lite", "role": "utility_router",
+                                         "input": 310, "output": 12}]
+    assert c.meta["utility_tokens_in"] == 310 and c.meta["utility_tokens_out"] == 12
+
+
+def test_gemini_without_roles_names_the_main_model(fake_path: Path) -> None:
+    a = GeminiCliAdapter(spec("gemini", model="gemini-2.5-pro"))
+    data = {"response": "x", "stats": {"models": {
+        "gemini-2.5-pro": {"tokens": {"prompt": 100, "candidates": 50, "thoughts": 0}},
+        "gemini-2.5-flash-lite": {"tokens": {"prompt": 300, "candidates": 70, "thoughts": 0}}}}}
+    r = a._accounted("x", data)
+    assert (r.tokens_in, r.tokens_out) == (100, 50)  # options.model wins over "most output"
+    assert r.meta["utility_tokens_in"] == 300
+
+
+def test_gemini_061_errors_on_stderr_are_read(fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_GEMINI", "0.61")
+    monkeypatch.setenv("FAKE_MODE", "error")
+    [c] = GeminiCliAdapter(spec("gemini")).generate([prompt(1)])
+    assert c.error_kind == "crash" and c.error.startswith("gemini: FatalInputError: Invalid prompt")
+    monkeypatch.setenv("FAKE_MODE", "auth")
+    a = GeminiCliAdapter(spec("gemini", concurrency=1))
+    out = a.generate([prompt(1), prompt(2)])
+    assert [x.error_kind for x in out] == ["skipped", "skipped"]
+    assert "Please set an Auth method" in (a.unavailable_reason() or "") and "{" not in a.unavailable_reason()
+
+
+def test_untrusted_folder_is_one_configuration_error(fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tool refusing how it is called fails the same on every prompt: one skip, one call."""
+    monkeypatch.setenv("FAKE_GEMINI", "0.61")
+    a = GeminiCliAdapter(spec("gemini", concurrency=1, env={"GEMINI_CLI_TRUST_WORKSPACE": "false"}))
+    a.build = lambda p, w: Invocation(["gemini", "--output-format", "json", f"--prompt={p.user}"])  # type: ignore
+    out = a.generate([prompt(1), prompt(2), prompt(3)])
+    assert [x.error_kind for x in out] == ["skipped"] * 3 and len(calls(fake_path)) == 0
+    assert (a.unavailable_reason() or "").startswith("configuration error: gemini: exit 55")
+
+
+def test_llm_refused_option_is_one_configuration_error(fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_LLM_NO_OPTIONS", "1")
+    a = LlmCliAdapter(spec("llm", model="echo", model_options={"temperature": 0}, concurrency=1))
+    out = a.generate([prompt(1), prompt(2), prompt(3)])
+    assert [x.error_kind for x in out] == ["skipped"] * 3
+    reason = a.unavailable_reason() or ""
+    assert reason.startswith("configuration error: llm:") and "Extra inputs are not permitted" in reason
+
+
+def test_llm_empty_usage_line_means_not_reported(fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_MODE", "nousage")
+    [c] = LlmCliAdapter(spec("llm", model="plugin-model")).generate([prompt(1)])
+    assert c.error is None and c.tokens_in is None and c.tokens_out is None
+    assert c.meta["usage"] == "not reported by this model's plugin"
+
+
+def test_silent_timeout_with_no_service_is_infrastructure(fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claude Code with a key and no route prints nothing until killed: the connect probe tells
+    it from a slow model; later calls probe first instead of paying the timeout again, and the
+    first three failing alike skip the system."""
+    import socket
+
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = dead.getsockname()[1]
+    dead.close()  # nothing listens there now
+    monkeypatch.setenv("FAKE_MODE", "netdown")
+    a = ClaudeCodeAdapter(spec("claude", timeout_s=1, retries=0, concurrency=1,
+                               service_url=f"https://127.0.0.1:{port}"))
+    out = a.generate([prompt(i) for i in range(5)])
+    assert out[0].meta["failure"] == "unreachable" and out[0].error_kind == "skipped"
+    assert all(c.error_kind == "skipped" for c in out)
+    assert len(calls(fake_path)) == 1  # one real call; then probes only
+    reason = a.unavailable_reason() or ""
+    assert reason.startswith("infrastructure: the first 3 calls all failed the same way") and str(port) in reason
+
+
+def test_connection_errors_on_stderr_before_the_timeout_are_infrastructure(
+        fake_path: Path, monkeypatch: pytest.MonkeyPatch, service: str) -> None:
+    monkeypatch.setenv("FAKE_GEMINI", "0.61")
+    a = GeminiCliAdapter(spec("gemini", timeout_s=2, retries=0, service_url=service, concurrency=1))
+    c, *rest = a.generate([prompt(1, "MODE=netdown"), prompt(2), prompt(3)])
+    assert c.error_kind == "crash" and c.meta["failure"] == "unreachable" and "fetch failed" in (c.error or "")
+    assert all(x.error is None for x in rest) and a.unavailable_reason() is None
+
+
+def test_first_calls_failing_alike_skip_but_mixed_results_do_not(fake_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_MODE", "error")
+    a = ClaudeCodeAdapter(spec("claude", concurrency=1))
+    out = a.generate([prompt(i) for i in range(5)])
+    assert [c.error_kind for c in out] == ["skipped"] * 5 and len(calls(fake_path)) == 3
+    assert "first 3 calls all failed the same way" in (a.unavailable_reason() or "")
+    monkeypatch.setenv("FAKE_MODE", "ok")
+    b = ClaudeCodeAdapter(spec("claude", concurrency=1))
+    mixed = b.generate([prompt(10, "MODE=error a"), prompt(11), prompt(12, "MODE=error b"), prompt(13)])
+    assert [c.error_kind for c in mixed] == ["crash", None, "crash", None] and b.unavailable_reason() is None
+
+
+# --------------------------------------------------- locality and pricing
+def test_local_llm_is_priced_by_machine_time(fake_path: Path) -> None:
+    a = LlmCliAdapter(spec("llm", model="smollm2", local=True))
+    assert a.local and a.pricing_hint == "machine_time" and a.price_model is None
+    [c] = a.generate([prompt(1)])
+    assert c.error is None and c.cpu_s is not None and c.cpu_s > 0 and c.meta["local"] is True
+    remote = LlmCliAdapter(spec("llm", model="gpt-4o"))
+    assert not remote.local and remote.pricing_hint == "tokens"
+
+
+@pytest.mark.parametrize("kind,opts", [("llm", {"model": "m", "local": True}), ("ollama", {"model": "m"}),
+                                       ("command", {"argv": ["true"]})])
+def test_registry_prices_on_a_local_system_are_an_error(kind: str, opts: dict[str, Any]) -> None:
+    s = SystemSpec(name="x", kind=kind, options=opts, registry_file="models.yaml",
+                   prices=Prices(input_per_mtok=1.0, output_per_mtok=2.0))
+    with pytest.raises(ConfigError) as e:
+        base.build_adapter(s, None)
+    msg = e.value.one_line()
+    assert msg.startswith("models.yaml: systems.x.prices:") and "local: false" in msg and "\n" not in msg
+
+
+def test_local_is_refused_where_the_kind_cannot_be_local() -> None:
+    with pytest.raises(ConfigError, match="always remote"):
+        ClaudeCodeAdapter(SystemSpec(name="c", kind="claude", options={"local": True}))
+
+
+def test_remote_command_reports_tokens_and_may_have_prices(tmp_path: Path, fake_path: Path) -> None:
+    script = tmp_path / "api_model.py"
+    script.write_text("import json, sys\nd = sys.stdin.read()\n"
+                      "print(json.dumps({'text': 'fn main() {}', 'tokens_in': len(d.split()), 'tokens_out': 3}))\n")
+    s = SystemSpec(name="remote-cmd", kind="command", prices=Prices(input_per_mtok=1.0, output_per_mtok=2.0),
+                   options={"argv": [sys.executable, str(script)], "local": False, "stdout": "json"})
+    a = base.build_adapter(s, None)
+    [c] = a.generate([prompt(1)])
+    assert a.local is False and c.text == "fn main() {}" and c.tokens_out == 3
+    assert c.tokens_in == len(f"{SYSTEM}\n\n{prompt(1).user}".split())
+
+
+# ----------------------------------------------- command identity (issue 19)
+def _registry_with_script(tmp_path: Path, extra: str = "") -> Path:
+    (tmp_path / "reg" / "scripts").mkdir(parents=True)
+    (tmp_path / "reg" / "scripts" / "my_model.py").write_text(
+        "import pathlib, sys\nsys.stdin.read()\nprint('answer A')\n")
+    (tmp_path / "reg" / "scripts" / "weights.txt").write_text("w1\n")
+    reg = tmp_path / "reg" / "models.yaml"
+    reg.write_text("systems:\n  mine:\n    kind: command\n"
+                   f"    options: {{argv: [python3, scripts/my_model.py], deterministic: true{extra}}}\n")
+    return reg
+
+
+def test_command_relative_script_runs_from_the_registry_folder(tmp_path: Path, fake_path: Path) -> None:
+    from sse.task.config import load_registry
+
+    reg = _registry_with_script(tmp_path)
+    a = base.build_adapter(load_registry(reg)["mine"], None)
+    assert a.argv[1] == str((tmp_path / "reg" / "scripts" / "my_model.py").resolve())
+    [c] = a.generate([prompt(1)])
+    assert c.error is None and c.text.strip() == "answer A"  # each call runs in a fresh temp folder
+
+
+def test_command_fingerprint_covers_the_script_and_declared_files(tmp_path: Path, fake_path: Path) -> None:
+    from sse.task.config import load_registry
+
+    reg = _registry_with_script(tmp_path, ", files: [scripts/weights.txt]")
+    a = base.build_adapter(load_registry(reg)["mine"], None)
+    f0 = a.fingerprint()
+    script = tmp_path / "reg" / "scripts" / "my_model.py"
+    script.write_text(script.read_text().replace("answer A", "answer B"))
+    f1 = a.fingerprint()
+    assert f1 != f0  # an edited script is a different system: its cached answers no longer serve
+    (tmp_path / "reg" / "scripts" / "weights.txt").write_text("w2\n")
+    assert a.fingerprint() not in (f0, f1)
+    with pytest.raises(ConfigError, match="options.files"):
+        CommandAdapter(SystemSpec(name="m", kind="command", registry_file=str(reg),
+                                  options={"argv": ["python3"], "files": ["missing.bin"]}))
+
+
+def test_edited_command_script_is_regenerated_through_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 fake_path: Path) -> None:
+    """Issue 19.1 end to end: after editing the script, `generate` is out of date and the new
+    answers replace the cached ones (before: the old answers were reported as up to date)."""
+    from sse.run.pipeline import Plan, read_entries, run_doit
+
+    reg = _registry_with_script(tmp_path)
+    proj = reg.parent
+    (proj / "corpus.jsonl").write_text(json.dumps({
+        "id": "add", "entry_point": "add", "python": "def add(a: int, b: int) -> int:\n    return a + b\n",
+        "tests": [{"args": "1, 2"}, {"args": "-5, 5"}, {"args": "0, 0"}]}) + "\n")
+    (proj / "t.yaml").write_text(
+        "task: {id: edit, corpus: corpus.jsonl}\nevaluation: {runs: 2, systems: [mine], machine_price_per_hour: 0.1}\n"
+        "prompts:\n  system: Translate.\n  user_template: \"{python_code}\"\nground_truth: {type: compiler}\n")
+    monkeypatch.chdir(proj)
+    monkeypatch.setenv("SSE_CACHE_DIR", str(proj / "cache"))
+    for k in ("SSE_TASKS", "SSE_MODELS", "SSE_OUTPUT", "SSE_RUNS"):
+        monkeypatch.setenv(k, "")
+    plan = Plan(task_glob="t.yaml", output="reports")
+
+    def answers() -> list[str]:
+        assert run_doit(["generate"], plan) == 0
+        return [e["completion"]["text"].strip() for r in range(2)
+                for e in read_entries(proj / "cache" / "build" / "edit" / "mine" / f"generate-r{r}.json")[1]]
+
+    assert answers() == ["answer A", "answer A"]
+    script = proj / "scripts" / "my_model.py"
+    script.write_text(script.read_text().replace("answer A", "answer B"))
+    assert answers() == ["answer B", "answer B"]
+
+
+def test_a_single_prompt_that_never_reaches_its_service_is_a_skip(fake_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-example task has no three calls to compare: no service reached by all of it suffices."""
+    monkeypatch.setenv("FAKE_GEMINI", "0.61")
+    monkeypatch.setenv("FAKE_MODE", "netdown")
+    a = GeminiCliAdapter(spec("gemini", timeout_s=2, retries=0))
+    [c] = a.generate([prompt(1)])
+    assert c.error_kind == "skipped" and c.meta["failure"] == "unreachable"
+    assert (a.unavailable_reason() or "").startswith("infrastructure: the only call failed: gemini: service not reached")
+    monkeypatch.setenv("FAKE_MODE", "error")
+    [d] = GeminiCliAdapter(spec("gemini")).generate([prompt(1)])
+    assert d.error_kind == "crash"  # one model-side error is not enough to give up on a system

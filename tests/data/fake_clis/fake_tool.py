@@ -7,8 +7,13 @@ Installed by tests as tiny executables on PATH that call `main(TOOL)`. Behaviour
   FAKE_COST   dollars `claude` reports per call (default 0.0125)
   FAKE_VERSION  what `claude --version` reports (default 2.1.59)
   FAKE_ARRAY  1: `claude` prints the JSON array of messages instead of the result object
-Shapes follow: Claude Code 2.1.x `-p --output-format json`; Gemini CLI 0.30 headless JSON;
-llm 0.27 `--usage` line; Ollama 0.12 `run --verbose` summary. Only the standard library.
+  FAKE_GEMINI 0.61: `gemini` behaves as 0.61 (refuses an untrusted folder with exit 55, errors as
+              JSON on stderr, per-role token stats with a utility router model); else 0.30
+  FAKE_LLM_NO_OPTIONS  1: `llm` refuses every `-o` option like a plugin without options
+Modes beyond the list: `netdown` (gemini/claude: no route to the API; gemini logs "fetch failed"
+on stderr and retries until killed, claude stays silent), `nousage` (llm: an empty usage line).
+Shapes follow: Claude Code 2.1.x `-p --output-format json`; Gemini CLI 0.30 and 0.61 headless
+JSON; llm 0.27-0.36 `--usage` line; Ollama 0.12 `run --verbose` summary. Only the standard library.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ def claude(argv: list[str]) -> int:
     system = next((a.split("=", 1)[1] for a in argv if a.startswith("--system-prompt=")), "")
     _log("claude", argv, stdin, {"system": system})
     mode = _mode(stdin)
-    if mode == "slow":
+    if mode in ("slow", "netdown"):
         time.sleep(30)
     sid = str(uuid.uuid4())
     n_in = _words(system) + _words(stdin)
@@ -126,9 +131,16 @@ def claude(argv: list[str]) -> int:
 
 # ---------------------------------------------------------------- gemini
 def gemini(argv: list[str]) -> int:
+    new = os.environ.get("FAKE_GEMINI") == "0.61"
     if "--version" in argv:
-        print("0.30.0")
+        print("0.61.0" if new else "0.30.0")
         return 0
+    if new and os.environ.get("GEMINI_CLI_TRUST_WORKSPACE") != "true" and "--skip-trust" not in argv:
+        sys.stderr.write("\x1b[31mGemini CLI is not running in a trusted directory. To proceed, either use "
+                         "`--skip-trust`, set the `GEMINI_CLI_TRUST_WORKSPACE=true` environment variable, or trust "
+                         "this directory in interactive mode.\x1b[0m\n")
+        return 55
+    out_stream = sys.stderr if new else sys.stdout  # 0.61 writes JSON errors to stderr
     prompt = next((a.split("=", 1)[1] for a in argv if a.startswith("--prompt=")), None)
     if prompt is None:  # headless mode reads a non-TTY stdin as the prompt
         prompt = sys.stdin.read()
@@ -138,6 +150,12 @@ def gemini(argv: list[str]) -> int:
     mode = _mode(prompt)
     if mode == "slow":
         time.sleep(30)
+    if mode == "netdown":
+        for i in range(1, 60):
+            sys.stderr.write(f"Attempt {i} failed. Retrying with backoff... Error: exception TypeError: "
+                             "fetch failed sending request\n")
+            sys.stderr.flush()
+            time.sleep(0.5)
     sid = str(uuid.uuid4())
     if mode == "malformed":
         sys.stdout.write('{\n  "session_id": "' + sid + '",\n  "response": "fn ma')
@@ -146,26 +164,37 @@ def gemini(argv: list[str]) -> int:
         print(json.dumps({"session_id": sid, "error": {
             "type": "FatalAuthenticationError",
             "message": "Please set an Auth method in your settings.json or specify GEMINI_API_KEY",
-            "code": 41}}, indent=2))
+            "code": 41}}, indent=2), file=out_stream)
         return 41
     if _rate_limited(mode, prompt, "gemini"):
         print(json.dumps({"session_id": sid, "error": {
             "type": "Error",
             "message": '[API Error: {"error":{"code":429,"message":"Resource has been exhausted '
-                       '(e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}]', "code": 1}}, indent=2))
+                       '(e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}]', "code": 1}}, indent=2),
+              file=out_stream)
         return 1
     if mode == "error":
         print(json.dumps({"session_id": sid, "error": {"type": "FatalInputError",
                                                        "message": "Invalid prompt: blocked by safety settings",
-                                                       "code": 42}}, indent=2))
+                                                       "code": 42}}, indent=2), file=out_stream)
         return 42
     n = _words(system) + _words(prompt)
     tokens = {"input": n - 5 if n > 5 else n, "prompt": n, "candidates": 21, "total": n + 21 + 8,
               "cached": 5 if n > 5 else 0, "thoughts": 8, "tool": 0}
+    models = {"gemini-2.5-pro": {"api": {"totalRequests": 1, "totalErrors": 0, "totalLatencyMs": 2345},
+                                 "tokens": tokens, "roles": {}}}
+    if new:  # 0.61: tokens per role, and a router call on a cheaper model
+        router = {"input": 310, "prompt": 310, "candidates": 12, "total": 322, "cached": 0, "thoughts": 0,
+                  "tool": 0}
+        models["gemini-2.5-pro"]["roles"] = {"main": {"totalRequests": 1, "totalErrors": 0,
+                                                      "totalLatencyMs": 2345, "tokens": dict(tokens)}}
+        models["gemini-2.5-flash-lite"] = {"api": {"totalRequests": 1, "totalErrors": 0, "totalLatencyMs": 300},
+                                           "tokens": dict(router),
+                                           "roles": {"utility_router": {"totalRequests": 1, "totalErrors": 0,
+                                                                        "totalLatencyMs": 300,
+                                                                        "tokens": dict(router)}}}
     out = {"session_id": sid, "response": _answer("gemini", prompt),
-           "stats": {"models": {"gemini-2.5-pro": {"api": {"totalRequests": 1, "totalErrors": 0,
-                                                           "totalLatencyMs": 2345},
-                                                   "tokens": tokens, "roles": {}}},
+           "stats": {"models": models,
                      "tools": {"totalCalls": 0, "totalSuccess": 0, "totalFail": 0, "totalDurationMs": 0,
                                "totalDecisions": {"accept": 0, "reject": 0, "modify": 0, "auto_accept": 0},
                                "byName": {}},
@@ -183,6 +212,9 @@ def llm(argv: list[str]) -> int:
     system = argv[argv.index("-s") + 1] if "-s" in argv else ""
     _log("llm", argv, stdin, {"system": system})
     mode = _mode(stdin)
+    if os.environ.get("FAKE_LLM_NO_OPTIONS") == "1" and "-o" in argv:
+        sys.stderr.write(f"Error: {argv[argv.index('-o') + 1]}\n  Extra inputs are not permitted\n")
+        return 1
     if mode == "slow":
         time.sleep(30)
     if mode == "auth":
@@ -199,7 +231,9 @@ def llm(argv: list[str]) -> int:
                          "'type': 'invalid_request_error'}}\n")
         return 1
     print(_answer("llm", stdin))
-    if mode != "malformed" and "-u" in argv:  # malformed: the plugin reported no usage
+    if mode == "nousage" and "-u" in argv:  # llm 0.36 with a plugin that reports nothing
+        sys.stderr.write("Token usage: \n")
+    elif mode != "malformed" and "-u" in argv:  # malformed: the plugin reported no usage
         n = 1000 + _words(system) + _words(stdin)
         sys.stderr.write(f"Token usage: {n:,} input, 19 output, " + '{"prompt_tokens_details": '
                          '{"cached_tokens": 1024}}\n')
