@@ -162,6 +162,7 @@ def mutants(source: str, *, limit: int | None = None, within: str | None = None)
     out: list[PyMutant] = []
     seen: set[str] = set()
     nodes = list(ast.walk(tree))
+    ids: dict[str, int] = {}
     for k, node, what in sites:
         index = nodes.index(node)
         t2 = copy.deepcopy(tree)
@@ -179,7 +180,11 @@ def mutants(source: str, *, limit: int | None = None, within: str | None = None)
             continue
         seen.add(text)
         line = getattr(node, "lineno", 0)
-        out.append(PyMutant(f"{k}@{line}:{getattr(node, 'col_offset', 0)}", k, line, f"line {line}: {what}", text))
+        mid = f"{k}@{line}:{getattr(node, 'col_offset', 0)}"
+        ids[mid] = ids.get(mid, 0) + 1
+        if ids[mid] > 1:  # nested nodes can start at the same column: `x // 2 % 7`
+            mid += f"#{ids[mid]}"
+        out.append(PyMutant(mid, k, line, f"line {line}: {what}", text))
     return _spread(out, limit) if limit is not None else out
 
 
