@@ -77,3 +77,29 @@ def test_paired_target_uses_the_difference_to_the_baseline() -> None:
 def test_bad_rules_are_refused(kw: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         AutoRuns(**kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ base vs base+plus columns
+def test_base_plus_table_reads_two_views_off_one_verdict() -> None:
+    from sse.analysis.plus_views import base_plus_table
+    from sse.core.records import Sample, TestOutcome, Verdict
+
+    def sample(system: str, ex: str, run: int, vkey: str) -> Sample:
+        return Sample("t", system, ex, run, 1, "pass", "c", vkey, "e", "r", 0, 0, None, None, 0.0, None, None,
+                      None, "unpriced", False)
+
+    ok = tuple(TestOutcome(f"t{i}", "pass") for i in range(3))
+    verdicts = {
+        "all": Verdict("pass", tests=ok + (TestOutcome("t3", "pass"),)),
+        "plus_fails": Verdict("test_failure", tests=ok + (TestOutcome("t3", "fail"),)),
+        "base_fails": Verdict("test_failure", tests=(TestOutcome("t0", "fail"),) + ok[1:] + (TestOutcome("t3", "pass"),)),
+        "prog": Verdict("pass", meta={"plus": {"status": "test_failure", "passed": 1, "total": 2}}),
+    }
+    counts = {"a": (3, 4), "b": (3, 4), "p": (0, 0)}
+    samples = [sample("s", "a", 0, "all"), sample("s", "b", 0, "plus_fails"), sample("s", "p", 0, "prog"),
+               sample("s", "a", 1, "all"), sample("s", "b", 1, "base_fails"), sample("s", "p", 1, "missing")]
+    row = base_plus_table(samples, verdicts, counts)["s"]
+    assert row["base"] == pytest.approx((3 / 3 + 1 / 3) / 2)
+    assert row["base_plus"] == pytest.approx((1 / 3 + 1 / 3) / 2)
+    assert row["drop_points"] == pytest.approx(100 * (row["base"] - row["base_plus"]))
+    assert row["examples"] == 3 and row["examples_with_plus"] == 3 and row["runs"] == 2

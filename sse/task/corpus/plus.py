@@ -157,14 +157,23 @@ def with_plus(example: Example, plus: PlusSet | None) -> Example:
 
 
 def views(example: Example, verdict: Verdict) -> dict[str, bool]:
-    """Pass on "base" and on "base+plus" from one verdict of the example with its plus cases.
+    """Pass on "base" and on "base+plus" from one verdict of the example with its plus cases."""
+    n_base = int(example.meta.get("plus", {}).get("base", len(example.tests)))
+    return split_views(verdict, n_base, len(example.tests))
+
+
+def split_views(verdict: Verdict, n_base: int, n_tests: int) -> dict[str, bool]:
+    """The two views of one verdict whose first `n_base` of `n_tests` cases are the base ones.
 
     Outcomes are in test order (the scorer's contract); without per-test outcomes (no code,
-    compile error) both views are the verdict's own."""
-    n_base = int(example.meta.get("plus", {}).get("base", len(example.tests)))
+    compile error) both views are the verdict's own. A program verdict carries its differential
+    plus cases in `meta["plus"]` (scored beside the suite): base+plus needs both to pass."""
     full = verdict.status == "pass"
+    prog = verdict.meta.get("plus") if isinstance(verdict.meta, dict) else None
+    if isinstance(prog, dict) and "status" in prog:
+        return {"base": full, "base+plus": full and prog["status"] == "pass"}
     outs = verdict.tests
-    if full or len(outs) != len(example.tests):
+    if full or len(outs) != n_tests:
         return {"base": full, "base+plus": full}
     return {"base": all(o.status == "pass" for o in outs[:n_base]), "base+plus": False}
 
