@@ -206,3 +206,26 @@ def test_a_wrong_program_that_passes_the_suite_fails_the_plus_cases(tmp_path: Pa
     assert v_wrong.status == "pass", v_wrong.diagnostics
     assert v_wrong.meta["plus"]["status"] == "test_failure" and v_wrong.meta["plus"]["passed"] < \
         v_wrong.meta["plus"]["total"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_RUSTC, reason="rustc not installed")
+def test_bundled_divmod_plus_cases_catch_truncating_division() -> None:
+    """Rust's `/` and `%` truncate toward zero; the suite only divides positive numbers, the stored
+    plus argvs (sse program-certify --mutants --plus) do not."""
+    from sse.scorers.api import VerifyRequest
+    from sse.scorers.programs import load_program_plus, program_judge
+    from sse.task.config import GroundTruth, Limits
+
+    ex = next(e for e in load_corpus("bundled:programs", check=False).examples if e.id == "example_divmod")
+    assert load_program_plus(ex), "stored plus argvs are missing or stale: run sse program-certify --mutants --plus"
+    good = (Path(__file__).parent / "solutions" / "example_divmod.rs").read_text(encoding="utf-8")
+    bad = good
+    for old, new in (("floor_div(x, y), py_mod(x, y)", "x / y, x % y"), ('println!("{}", floor_div(x, y))',
+                     'println!("{}", x / y)'), ('println!("{}", py_mod(x, y))', 'println!("{}", x % y)')):
+        assert bad.count(old) == 1
+        bad = bad.replace(old, new)
+    gt = GroundTruth(type="program", limits=Limits(test_timeout_s=10.0))
+    v_good, v_bad = program_judge([VerifyRequest(ex, good, gt), VerifyRequest(ex, bad, gt)])
+    assert v_good.status == "pass" and v_good.meta["plus"]["status"] == "pass"
+    assert v_bad.status == "pass" and v_bad.meta["plus"]["status"] == "test_failure"
