@@ -18,6 +18,7 @@ from sse.core.errors import SseError
 COMMAND_MODULES: tuple[str, ...] = (
     "sse.cli.verify_commands",         # verify
     "sse.cli.program_commands",  # program-certify, program-judge
+    "sse.cli.plus_commands",     # corpus-plus
     "sse.cli.corpus_commands",         # corpus-stats, benchmark
     "sse.cli.import_commands",  # corpus import humaneval
     "sse.cli.report_commands",         # report

@@ -21,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--example", action="append", default=[], help="only these example ids (repeatable)")
     p.add_argument("--json", dest="json_out", default=None, help="also write per-test results to this file")
     p.add_argument("--workers", type=int, default=None, help="examples certified in parallel")
+    p.add_argument("--mutants", action="store_true",
+                   help="also score each suite against AST mutants of its program (kill rate; weak tests)")
+    p.add_argument("--plus", action="store_true", help="with --mutants: also derive differential plus argvs "
+                                                        "and store them beside the corpus (_plus/<id>.json)")
     p.set_defaults(func=_certify)
     j = subparsers.add_parser("program-judge", help="judge one Rust program against an example's certified suite")
     j.add_argument("rust", help="a .rs file with fn main")
@@ -72,9 +76,56 @@ def _certify(args: argparse.Namespace) -> int:
           f"non-discriminating, {tot['not_command']} not command tests, {tot['python_fails']} failing on the Python.")
     print(f"examples left with no kept test: {len(no_test)}" + (f" ({', '.join(no_test)})" if no_test else ""))
     print(f"({wall:.1f} s)")
+    scores = _mutation_table(exs, certs, args) if args.mutants else {}
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps([c.to_dict() for c in certs], indent=1), encoding="utf-8")
+        Path(args.json_out).write_text(json.dumps([c.to_dict() | ({"mutation": scores[c.example_id]}
+                                                                  if c.example_id in scores else {})
+                                                   for c in certs], indent=1), encoding="utf-8")
     return 1 if any(r["problem"] for r in rows) else 0
+
+
+def _mutation_table(exs, certs, args: argparse.Namespace) -> dict[str, dict]:  # type: ignore[no-untyped-def,type-arg]
+    """Mutation score per suite, weak kept tests, and (with --plus) the differential plus argvs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sse.core.store import Store
+    from sse.scorers.programs import generate_program_plus, mutation_score, save_program_plus
+
+    t0 = time.monotonic()
+    out: dict[str, dict] = {}  # type: ignore[type-arg]
+    with Store() as store:
+        def one(pair):  # type: ignore[no-untyped-def]
+            e, c = pair
+            ms = mutation_score(e, c, store)
+            doc = None
+            if args.plus and not ms.problem:
+                doc = generate_program_plus(e, ms)
+                if "error" not in doc["provenance"]:
+                    save_program_plus(e, doc)
+            return e, ms, doc
+
+        with ThreadPoolExecutor(max_workers=max(1, (args.workers or 2) // 2)) as pool:
+            results = list(pool.map(one, zip(exs, certs, strict=True)))
+    print(f"\n{'example':<32} {'mutants':>7} {'killed':>6} {'score':>6} {'weak':>5} {'scored':>6}"
+          + ("  plus argvs (kill beyond the suite)" if args.plus else ""))
+    tot_m = tot_k = tot_w = tot_t = 0
+    for e, ms, doc in results:
+        s = ms.summary()
+        tot_m, tot_k, tot_w, tot_t = tot_m + s["mutants"], tot_k + s["killed"], tot_w + s["weak"], tot_t + \
+            s["scored_tests"]
+        score = f"{s['score']:.0%}" if s["score"] is not None else "-"
+        extra = ""
+        if doc is not None:
+            pv = doc["provenance"]
+            extra = f"  {pv.get('kept', 0)} ({len(pv.get('killed_by_plus_not_suite', []))})"
+        print(f"{e.id:<32} {s['mutants']:>7} {s['killed']:>6} {score:>6} {s['weak']:>5} {s['scored_tests']:>6}"
+              + extra + (f"  PROBLEM: {s['problem']}" if s["problem"] else ""))
+        out[e.id] = {**s, "weak_tests": ms.weak, "mutants_detail": ms.mutants,
+                     **({"plus": doc} if doc is not None else {})}
+    print(f"mutation score over {len(results)} suites: {tot_k}/{tot_m} = {tot_k / max(1, tot_m):.1%} mutants "
+          f"killed; {tot_w} of {tot_t} scored kept tests kill no mutant (weak) "
+          f"({time.monotonic() - t0:.0f} s)")
+    return out
 
 
 def _judge(args: argparse.Namespace) -> int:

@@ -47,6 +47,8 @@ from sse.core.records import Example, TestOutcome, Verdict
 from sse.core.store import Store, content_key, file_key
 from sse.scorers.program import build_program
 from sse.task.config import GroundTruth, Limits
+from sse.task.corpus import astmutants
+from sse.task.corpus.plus import PLUS_DIR, sandbox_python
 
 HERE = Path(__file__).parent
 PLUGIN_SRC = HERE / "pytest_redirect.py"
@@ -64,38 +66,70 @@ Category = Literal["core", "fidelity"]
 
 
 # ------------------------------------------------------------------ classification
-_FIDELITY_PHRASES = ("usage", "invalid choice", "unrecognized arguments", "the following arguments are required",
+# argparse's own wording, matched case-sensitively: "ERROR: 2" printed by a program is its output
+_FIDELITY_PHRASES = ("usage:", "invalid choice", "unrecognized arguments", "the following arguments are required",
                      "expected one argument", "invalid int value", "invalid float value", "not allowed with argument",
                      "error:", "show this help", "positional arguments", "options:", "optional arguments")
 _HELP_FLAGS = frozenset({"--help", "-h", "--version"})
 _STDERR_NAMES = frozenset({"stderr", "err", "error_output"})
 
 
+def _asserted(fn: ast.AST) -> list[ast.AST]:
+    """What a test compares: the expressions of its `assert`s and of unittest-style assert* calls."""
+    out: list[ast.AST] = []
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assert):
+            out.append(n.test)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr.startswith("assert"):
+            out.extend([*n.args, *(k.value for k in n.keywords)])
+    return out
+
+
+def _local_strings(fn: ast.AST) -> dict[str, list[str]]:
+    """name -> string constants assigned to it in the function (`expected = "usage: ..."`)."""
+    out: dict[str, list[str]] = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assign):
+            consts = [c.value for c in ast.walk(n.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    out.setdefault(t.id, []).extend(consts)
+    return out
+
+
 def _fidelity_reason(nodes: list[ast.AST]) -> str | None:
+    """Why a test is fidelity, from what it runs and compares: a help/version flag passed in a call,
+    an assertion on stderr, or an asserted string in argparse's wording. Docstrings, comments and
+    strings the test never compares do not count."""
     for root in nodes:
-        for n in ast.walk(root):
-            if isinstance(n, ast.Constant) and isinstance(n.value, str):
-                s = n.value.strip()
-                if s in _HELP_FLAGS or any(tok in _HELP_FLAGS for tok in s.split()):
-                    return f"invokes {s!r}"
-                low = n.value.lower()
-                for p in _FIDELITY_PHRASES:
-                    if p in low:
-                        return f"asserts argparse wording {p!r}"
-            if isinstance(n, ast.Assert):
-                for m in ast.walk(n.test):
-                    name = m.attr if isinstance(m, ast.Attribute) else m.id if isinstance(m, ast.Name) else None
-                    if name in _STDERR_NAMES:
-                        return "asserts on stderr"
+        for call in (n for n in ast.walk(root) if isinstance(n, ast.Call)):
+            for arg in [*call.args, *(k.value for k in call.keywords)]:
+                for c in ast.walk(arg):
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                        s = c.value.strip()
+                        if s in _HELP_FLAGS or any(tok in _HELP_FLAGS for tok in s.split()):
+                            return f"invokes {s!r}"
+        strings = _local_strings(root)
+        for expr in _asserted(root):
+            for m in ast.walk(expr):
+                name = m.attr if isinstance(m, ast.Attribute) else m.id if isinstance(m, ast.Name) else None
+                if name in _STDERR_NAMES:
+                    return "asserts on stderr"
+                texts = [m.value] if isinstance(m, ast.Constant) and isinstance(m.value, str) else \
+                    strings.get(m.id, []) if isinstance(m, ast.Name) else []
+                for text in texts:
+                    for p in _FIDELITY_PHRASES:
+                        if p in text:
+                            return f"asserts argparse wording {p!r}"
     return None
 
 
 def classify_suite(folder: str | Path, test_files: Sequence[str]) -> dict[str, tuple[Category, str]]:
     """`file::Class::test` (no parameter suffix) -> (category, why), from each test's AST.
 
-    A test is "fidelity" when it passes a help/version flag, mentions argparse's wording
-    (usage:, invalid choice, error:, ...) or asserts anything about stderr; else "core". Helper
-    functions of the module that the test calls are read too (one level)."""
+    A test is "fidelity" when it passes a help/version flag, asserts anything about stderr, or
+    asserts a string in argparse's wording (usage:, invalid choice, error:, ... case-sensitive);
+    else "core". Helper functions of the module that the test calls are read too (one level)."""
     out: dict[str, tuple[Category, str]] = {}
     for tf in test_files:
         tree = ast.parse((Path(folder) / tf).read_text(encoding="utf-8"))
@@ -461,15 +495,13 @@ def differential(example: Example, command: Sequence[str], argvs: Sequence[Seque
             py_dir, rs_dir = work / "py", work / "rs"
             _copy_folder(example, py_dir, keep_program=True)
             _copy_folder(example, rs_dir, keep_program=False)
-            try:
-                py = subprocess.run([sys.executable, example.entry_point, *argv], cwd=py_dir, capture_output=True,
-                                    timeout=limits.test_timeout_s, stdin=subprocess.DEVNULL,
-                                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(py_dir)})
-            except subprocess.TimeoutExpired:
-                outcomes.append(TestOutcome(name, "skipped", "the Python timed out"))
-                continue
             sl = SandboxLimits(wall_s=limits.test_timeout_s, memory_mb=limits.memory_mb,
                                max_output_bytes=limits.max_output_bytes)
+            # the corpus program is untrusted code too: it runs in the sandbox, like the binary
+            py = run_sandboxed([sandbox_python(), example.entry_point, *argv], cwd=str(py_dir), limits=sl)
+            if py.timed_out or py.error or py.output_capped:
+                outcomes.append(TestOutcome(name, "skipped", "the Python timed out or could not run"))
+                continue
             rs = run_sandboxed([*command, *argv], cwd=str(rs_dir), limits=sl, ro_binds=ro_binds,
                                view=[("/usr/bin", "/usr/bin")], hide=[str(rs_dir / f) for f in _suite_files(rs_dir)])
         finally:
@@ -493,6 +525,313 @@ def differential(example: Example, command: Sequence[str], argvs: Sequence[Seque
                    diagnostics="" if counted else "no argument vector could be run against the Python",
                    meta={"evidence": "differential", "weaker_evidence": True,
                          "core": {"passed": passed, "total": len(counted)}, "fidelity": {"passed": 0, "total": 0}})
+
+
+# ------------------------------------------------------------------ mutation score of a suite
+MUTATION_NS = "program_mutation"
+MUTATION_VERSION = 1
+MAX_PROGRAM_MUTANTS = 10
+PLUS_VERSION = 1
+PLUS_MAX = 20
+PLUS_CANDIDATES = 80
+PLUS_KILLS = 2  # distinct plus argvs kept per killed mutant
+
+
+@dataclass
+class MutationScore:
+    """How many AST mutants of the program its kept tests tell apart, and which tests tell none."""
+
+    example_id: str
+    key: str
+    mutants: list[dict[str, Any]]  # {id, description, killed_by: [nodeid]}
+    tests: list[str]  # kept tests that pass against the sandboxed Python (the ones scored)
+    control_failures: list[str]  # kept tests that fail against the sandboxed Python: not scored
+    invocations: list[dict[str, Any]]  # {test, args} of the control run: the seeds of the plus argvs
+    problem: str | None = None
+
+    @property
+    def killed(self) -> int:
+        return sum(1 for m in self.mutants if m["killed_by"])
+
+    @property
+    def score(self) -> float | None:
+        return self.killed / len(self.mutants) if self.mutants else None
+
+    @property
+    def weak(self) -> list[str]:
+        """Kept tests that kill no mutant: they pass whatever the program computes (within reach)."""
+        killers = {t for m in self.mutants for t in m["killed_by"]}
+        return [t for t in self.tests if t not in killers]
+
+    def summary(self) -> dict[str, Any]:
+        return {"example": self.example_id, "mutants": len(self.mutants), "killed": self.killed,
+                "score": self.score, "weak": len(self.weak), "scored_tests": len(self.tests),
+                "control_failures": len(self.control_failures), "problem": self.problem}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _variant_dir(example: Example, source: str) -> Path:
+    """A readable copy of the example's folder with `source` as the program (for the sandbox uid)."""
+    assert example.folder
+    d = Path(tempfile.mkdtemp(prefix="sse-variant-"))
+    d.chmod(0o755)
+    prog = d / "prog"
+    shutil.copytree(example.folder, prog, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+    (prog / example.entry_point).write_text(source, encoding="utf-8")
+    for q in [prog, *prog.rglob("*")]:
+        q.chmod(0o755 if q.is_dir() else 0o644)
+    return prog
+
+
+def _run_variant(example: Example, source: str, kept: Sequence[str], limits: Limits) -> SuiteRun:
+    """The kept tests with every invocation running `source` as the program, in the sandbox."""
+    prog = _variant_dir(example, source)
+    try:
+        return run_suite(example, "exec", [sandbox_python(), str(prog / example.entry_point)], limits=limits,
+                         select=kept, ro_binds=[str(prog)])
+    finally:
+        shutil.rmtree(prog.parent, ignore_errors=True)
+
+
+def mutation_key(example: Example, cert: Certification, max_mutants: int) -> str:
+    return content_key(MUTATION_NS, MUTATION_VERSION, astmutants.MUTATOR_VERSION, cert.key, sorted(cert.kept),
+                       max_mutants)
+
+
+def mutation_score(example: Example, cert: Certification, store: Store | None = None, limits: Limits | None = None,
+                   max_mutants: int = MAX_PROGRAM_MUTANTS, workers: int = 2) -> MutationScore:
+    """Run the kept tests against up to `max_mutants` AST mutants of the program (cached by content).
+
+    A mutant is killed by a test that passes against the (sandboxed) Python and fails against it.
+    Equivalent mutants exist; the score is reported as measured."""
+    key = mutation_key(example, cert, max_mutants)
+    if store is not None:
+        cached = store.get(MUTATION_NS, key)
+        if cached is not None:
+            return MutationScore(**cached)
+    limits = limits or Limits(test_timeout_s=10.0)
+    kept = cert.kept
+    if not kept:
+        return MutationScore(example.id, key, [], [], [], [], "no kept test")
+    control = _run_variant(example, example.python, kept, limits)
+    ok = [t for t in kept if control.results.get(t, {}).get("outcome") == "passed"]
+    bad = [t for t in kept if t not in ok]
+    invocations = [{"test": r.get("test"), "args": r.get("args", [])} for r in control.log if "args" in r]
+    ms = astmutants.mutants(example.python, limit=max_mutants)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        runs = list(pool.map(lambda m: _run_variant(example, m.source, ok, limits), ms))
+    mutants = []
+    problem = None if ok else "no kept test passes against the sandboxed Python"
+    for m, r in zip(ms, runs, strict=True):
+        if not r.results and not r.timed_out:
+            problem = f"a mutant's suite run did not start: {r.stderr_tail[-200:]}"
+        mutants.append({"id": m.id, "description": m.description,
+                        "killed_by": [t for t in ok if r.results.get(t, {}).get("outcome") != "passed"]})
+    ms_out = MutationScore(example.id, key, mutants, ok, bad, invocations, problem)
+    if store is not None and problem is None and not control.timed_out:
+        store.put(MUTATION_NS, key, ms_out.to_dict())
+    return ms_out
+
+
+# ------------------------------------------------------------------ differential plus cases for programs
+_DIFF_RUNNER = r"""
+import hashlib, json, os, runpy, shutil, signal, sys
+job = json.loads(sys.stdin.read())
+src, entry, timeout = job["folder"], job["entry"], job["timeout"]
+out = []
+for vi, source in enumerate(job["variants"]):
+    row = []
+    for ai, argv in enumerate(job["argvs"]):
+        work = os.path.join(os.getcwd(), "run-%d-%d" % (vi, ai))
+        shutil.copytree(src, work)
+        with open(os.path.join(work, entry), "w", encoding="utf-8") as f:
+            f.write(source)
+        so = os.path.join(os.getcwd(), "stdout-%d-%d" % (vi, ai))
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fd = os.open(so, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(fd, 1)
+                nul = os.open(os.devnull, os.O_RDWR)
+                os.dup2(nul, 2)
+                os.dup2(nul, 0)
+                os.chdir(work)
+                sys.path.insert(0, work)
+                sys.argv = [entry] + list(argv)
+                signal.alarm(int(timeout))
+                code = 0
+                try:
+                    runpy.run_path(entry, run_name="__main__")
+                except SystemExit as e:
+                    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                except BaseException:
+                    code = 1
+                sys.stdout.flush()
+            finally:
+                pass
+            os._exit(code & 0xFF)
+        _, status = os.waitpid(pid, 0)
+        rc = os.waitstatus_to_exitcode(status)
+        with open(so, "rb") as f:
+            data = f.read()
+        row.append([rc, hashlib.sha256(data).hexdigest(), len(data)])
+        shutil.rmtree(work, ignore_errors=True)
+        os.unlink(so)
+    out.append(row)
+sys.stdout.write(json.dumps(out))
+"""
+
+
+def _mutated_argvs(argvs: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Argument vectors with one value changed, systematically: each number +-1, negated, 0 and
+    doubled; each pair of neighbouring values swapped; each value replaced by another seen at the
+    same position in another invocation (a subcommand, a choice)."""
+    by_pos: dict[int, list[str]] = {}
+    for a in argvs:
+        for i, t in enumerate(a):
+            if t not in by_pos.setdefault(i, []):
+                by_pos[i].append(t)
+    out: list[list[str]] = []
+
+    def add(b: list[str], a: Sequence[str]) -> None:
+        if b != list(a) and b not in out:
+            out.append(b)
+
+    for a in argvs:
+        vals = [i for i, t in enumerate(a) if not t.startswith("-") or _number(t) is not None]
+        for i in vals:
+            num = _number(a[i])
+            if num is not None:
+                for new in (num + 1, num - 1, -num, 0, num * 2):
+                    add([*a[:i], str(new) if isinstance(num, int) else repr(float(new)), *a[i + 1:]], a)
+            for alt in by_pos.get(i, []):
+                add([*a[:i], alt, *a[i + 1:]], a)
+        for i, j in zip(vals, vals[1:], strict=False):
+            b = list(a)
+            b[i], b[j] = b[j], b[i]
+            add(b, a)
+    return out
+
+
+def _number(t: str) -> int | float | None:
+    try:
+        return int(t)
+    except ValueError:
+        try:
+            f = float(t)
+        except ValueError:
+            return None
+        return f if f == f and abs(f) != float("inf") else None
+
+
+def _run_matrix(example: Example, variants: Sequence[str], argvs: Sequence[Sequence[str]], timeout_s: float
+                ) -> list[list[list[Any]]] | None:
+    """[variant][argv] -> [exit code, sha256 of stdout, length]: every run in ONE sandboxed interpreter
+    that forks per run (a fresh copy of the folder each time)."""
+    from sse.core.sandbox import SandboxLimits, run_sandboxed
+
+    prog = _variant_dir(example, example.python)
+    try:
+        job = {"folder": str(prog), "entry": example.entry_point, "variants": list(variants),
+               "argvs": [list(a) for a in argvs], "timeout": max(1, int(timeout_s))}
+        wall = 30.0 + len(variants) * len(argvs) * (timeout_s + 0.5)
+        r = run_sandboxed([sandbox_python(), "-I", "-c", _DIFF_RUNNER], stdin=json.dumps(job).encode(),
+                          limits=SandboxLimits(wall_s=wall, memory_mb=2048, nproc=64, max_output_bytes=16 << 20),
+                          ro_binds=[str(prog)])
+    finally:
+        shutil.rmtree(prog.parent, ignore_errors=True)
+    if r.returncode != 0 or r.timed_out or r.error:
+        return None
+    return json.loads(r.stdout)
+
+
+def plus_key(example: Example) -> str:
+    return content_key("program_plus", PLUS_VERSION, astmutants.MUTATOR_VERSION, example_content_key(example))
+
+
+def plus_path(example: Example) -> Path:
+    assert example.folder
+    return Path(example.folder).parent / PLUS_DIR / f"{example.id}.json"
+
+
+def generate_program_plus(example: Example, ms: MutationScore, timeout_s: float = 5.0
+                          ) -> dict[str, Any]:
+    """Differential plus argvs for one program: the suite's own invocations and mutated copies, run on
+    the Python and its mutants; kept greedily while they kill a mutant (up to PLUS_KILLS per mutant)
+    that the Python's own output tells apart. Stored beside the corpus (`_plus/<id>.json`)."""
+    seeds: list[list[str]] = []
+    for inv in ms.invocations:
+        a = [str(x) for x in inv["args"]]
+        if a not in seeds:
+            seeds.append(a)
+    mutated = [a for a in _mutated_argvs(seeds) if a not in seeds]
+    room = max(0, PLUS_CANDIDATES - len(seeds))
+    step = len(mutated) / room if room and len(mutated) > room else 1.0
+    cands = seeds + [mutated[int(i * step)] for i in range(min(room, len(mutated)))]  # spread, deterministic
+    mutants = astmutants.mutants(example.python, limit=MAX_PROGRAM_MUTANTS)
+    doc: dict[str, Any] = {"format": 1, "example_id": example.id, "key": plus_key(example),
+                           "provenance": {"version": PLUS_VERSION, "seed_argvs": len(seeds),
+                                          "candidates": len(cands), "mutants": len(mutants)}, "argvs": []}
+    if not cands:
+        doc["provenance"]["note"] = "the suite's control run recorded no invocation"
+        return doc
+    mat = _run_matrix(example, [example.python, *[m.source for m in mutants]], cands, timeout_s)
+    if mat is None:
+        doc["provenance"]["error"] = "the sandboxed runs failed"
+        return doc
+    orig = mat[0]
+    feats = {j: {m.id for m, row in zip(mutants, mat[1:], strict=True) if row[j][:2] != orig[j][:2]}
+             for j in range(len(cands)) if orig[j][0] >= 0}  # a Python killed by a signal is no reference
+    need = {mid: min(PLUS_KILLS, sum(mid in f for f in feats.values())) for f in feats.values() for mid in f}
+    have = dict.fromkeys(need, 0)
+    chosen: list[int] = []
+    while len(chosen) < PLUS_MAX:
+        pool = [j for j in feats if j not in chosen]
+        best = max(pool, key=lambda j: (sum(have[m] < need[m] for m in feats[j]), -j), default=None)
+        if best is None or not any(have[m] < need[m] for m in feats[best]):
+            break
+        chosen.append(best)
+        for m in feats[best]:
+            have[m] = have.get(m, 0) + 1
+    killed_suite = {m["id"] for m in ms.mutants if m["killed_by"]}
+    killed_plus = set().union(*(feats[j] for j in chosen)) if chosen else set()
+    doc["argvs"] = [{"argv": cands[j], "kills": sorted(feats[j]), "seed": cands[j] in seeds} for j in sorted(chosen)]
+    doc["provenance"].update({"kept": len(chosen), "killed_by_plus": len(killed_plus),
+                              "killed_by_suite": len(killed_suite & {m.id for m in mutants}),
+                              "killed_by_plus_not_suite": sorted(killed_plus - killed_suite)})
+    return doc
+
+
+def save_program_plus(example: Example, doc: dict[str, Any]) -> Path:
+    path = plus_path(example)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_program_plus(example: Example) -> list[list[str]] | None:
+    """The stored plus argvs of a program example, or None when missing or stale."""
+    try:
+        doc = json.loads(plus_path(example).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, AssertionError):
+        return None
+    if doc.get("key") != plus_key(example):
+        return None
+    return [list(map(str, a["argv"])) for a in doc.get("argvs", [])]
+
+
+def plus_verdict(example: Example, command: Sequence[str], limits: Limits, ro_binds: Sequence[str] = ()
+                 ) -> Verdict | None:
+    """The binary vs the Python on the stored plus argvs (stdout and exit code); None without any."""
+    argvs = load_program_plus(example)
+    if not argvs:
+        return None
+    v = differential(example, command, argvs, limits, ro_binds=ro_binds)
+    return replace(v, meta={**v.meta, "evidence": "differential_plus"})
 
 
 # ------------------------------------------------------------------ the registered judge
@@ -523,6 +862,11 @@ def judge_one(example: Example, rust: str, gt: GroundTruth, store: Store | None)
         command, binds = _binary_command(build.binary, example)
         if cert.kept:
             v = judge_binary(example, cert, command, gt.limits, ro_binds=binds)
+            pv = plus_verdict(example, command, gt.limits, ro_binds=binds)
+            if pv is not None:  # scored separately: the suite's verdict stands, the plus cases sit beside it
+                v = replace(v, meta={**v.meta, "plus": {"status": pv.status, "passed": pv.tests_passed,
+                                                        "total": pv.tests_total,
+                                                        "failing": pv.failing_test, "diagnostics": pv.diagnostics[:500]}})
         else:
             argvs = differential_argvs(example)
             v = differential(example, command, argvs, gt.limits, ro_binds=binds)
@@ -559,5 +903,6 @@ def register() -> None:
 register()
 
 
-__all__ = ["Certification", "certify", "certify_many", "classify_suite", "differential", "differential_argvs",
-           "judge_binary", "program_judge", "run_suite"]
+__all__ = ["Certification", "MutationScore", "certify", "certify_many", "classify_suite", "differential",
+           "differential_argvs", "generate_program_plus", "judge_binary", "load_program_plus", "mutation_score",
+           "plus_verdict", "program_judge", "run_suite", "save_program_plus"]

@@ -296,8 +296,8 @@ def test_program_certify_command_prints_the_counts(echo_cert, capsys) -> None:
 def test_program_certify_command_rejects_a_function_corpus() -> None:
     import argparse
 
-    from sse.core.errors import CorpusError
     from sse.cli import program_commands
+    from sse.core.errors import CorpusError
 
     parser = argparse.ArgumentParser()
     program_commands.register(parser.add_subparsers())
