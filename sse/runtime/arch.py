@@ -20,7 +20,7 @@ import numpy as np
 from sse.errors import ArtifactError
 
 ACTIVATIONS = ("silu", "gelu_tanh")
-ROPE_TYPES = ("default", "linear", "llama3", "longrope")
+ROPE_TYPES = ("default", "linear", "llama3", "longrope", "factors")
 LAYER_TYPES = ("full", "sliding")
 
 
@@ -76,7 +76,8 @@ def check_rope_scaling(rs: Mapping[str, Any] | None, *, file: str | None = None,
                             file=file, field=fld, fix="choose a model with a supported RoPE scaling")
     need = {"linear": ("factor",), "llama3": ("factor", "low_freq_factor", "high_freq_factor",
                                               "original_max_position_embeddings"),
-            "longrope": ("short_factor", "long_factor", "original_max_position_embeddings")}.get(rtype, ())
+            "longrope": ("short_factor", "long_factor", "original_max_position_embeddings"),
+            "factors": ("factors",)}.get(rtype, ())
     missing = [k for k in need if d.get(k) is None]
     if missing:
         raise ArtifactError(f"RoPE scaling {rtype!r} lacks {', '.join(missing)}", file=file, field=fld,
@@ -208,6 +209,12 @@ def rope_inv_freq(dim: int, base: float, scaling: Mapping[str, Any] | None,
         smoothed = (1 - smooth) * scaled / factor + smooth * scaled
         medium = ~(wavelen < old / hi) & ~(wavelen > old / lo)
         return np.where(medium, smoothed, scaled), 1.0
+    if t == "factors":  # llama.cpp's rope_freqs tensor: per-frequency divisors (its llama3 scaling)
+        f = np.asarray(scaling["factors"], np.float64)
+        if f.shape != inv.shape:
+            raise ArtifactError(f"rope frequency factors have {f.size} entries, expected {inv.size}",
+                                field="rope_freqs", fix="check the model's rope dimension")
+        return inv / f, 1.0
     if t == "longrope":
         orig = int(scaling["original_max_position_embeddings"])
         factor = scaling.get("factor") or float(scaling.get("max_position_embeddings", orig)) / orig
