@@ -11,6 +11,7 @@ on fixed validation prompts. Only when every gate passes is the .apr written
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ VALIDATION_PROMPTS: tuple[str, ...] = (
     "Q: What is the capital of France?\nA: Paris.\nQ: What is 12 times 12?\nA:",
 )
 MAX_GATE_TOKENS = 64
+LICENCE_PREFIX = "__licence__."
+_LICENCE_NAME = re.compile(r"(?i)(notice|licen[cs]e|terms|copying)")
 
 
 def load_source(paths: Sequence[str | os.PathLike[str]]) -> SourceModel:
@@ -238,6 +241,11 @@ def convert(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[st
     topk_ids = np.argsort(-src_logits, axis=-1, kind="stable")[:, :REF_TOPK].astype(np.int32)
     topk_vals = np.take_along_axis(src_logits, topk_ids, axis=-1).astype(np.float32)
     tensors: dict[str, np.ndarray] = dict(stored)
+    # Licence and notice files that came with the source travel inside the .apr (e.g. Gemma's terms).
+    notices = sorted({Path(p).name: Path(p) for p in sources
+                      if Path(p).is_file() and _LICENCE_NAME.search(Path(p).name)}.items())
+    for name, p in notices:
+        tensors[LICENCE_PREFIX + name] = np.frombuffer(p.read_bytes(), dtype=np.uint8)
     tensors[TOKENIZER_TENSOR] = np.frombuffer(src.tokenizer_json.encode("utf-8"), dtype=np.uint8)
     tensors[REF_PREFIX + "tokens"] = np.asarray([t for s in seqs for t in s], np.int32)
     tensors[REF_PREFIX + "lengths"] = np.asarray([len(s) for s in seqs], np.int32)
@@ -250,6 +258,7 @@ def convert(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[st
         "provenance": {**src.provenance, "converter": CONVERTER_VERSION, "quantization": quantization},
         "quantization": quantization,
         "gate": report,
+        "licence_files": [n for n, _ in notices],
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)

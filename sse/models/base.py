@@ -135,5 +135,6 @@ BUILTIN_ADAPTER_MODULES: tuple[str, ...] = (
     "sse.models.reference",
     "sse.models.py2many",
     "sse.models.native",
+    "sse.models.llamacpp",
     "sse.models.cli_baselines",
 )
