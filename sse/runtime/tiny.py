@@ -94,11 +94,13 @@ def make_tiny_llama(folder: str | Path, *, seed: int = 0, std: float = 0.15, **c
     return d
 
 
-def make_tiny_gguf(hf_folder: str | Path, path: str | Path, *, arch: str | None = None, qtype: str = "F32") -> Path:
+def make_tiny_gguf(hf_folder: str | Path, path: str | Path, *, arch: str | None = None, qtype: str = "F32",
+                   drop: tuple[str, ...] = (), rope_scaling_type: str | None = None) -> Path:
     """Write a (tiny) HF model folder of any supported family as a GGUF the way llama.cpp's
     converter does: its tensor names, Q/K rows permuted for rope type NORM, phi3's fused
     projections, RoPE scaling as metadata or factor tensors, the byte-level BPE tokenizer
-    in metadata. `arch` overrides general.architecture (to test refusals).
+    in metadata. `arch` overrides general.architecture, `drop` leaves tensors out and
+    `rope_scaling_type` writes that scaling type (all three to test refusals).
     qtype: F32, F16 or Q8_0 for the 2-D weights."""
     import gguf
     from gguf.quants import quantize
@@ -130,6 +132,8 @@ def make_tiny_gguf(hf_folder: str | Path, path: str | Path, *, arch: str | None 
     if cfg.rope_theta_local is not None:
         w.add_rope_freq_base_swa(cfg.rope_theta_local)
     rs = cfg.rope_scaling
+    if rope_scaling_type:
+        w.add_string(f"{ga}.rope.scaling.type", rope_scaling_type)
     extra: dict[str, np.ndarray] = {}
     if rs and rs["rope_type"] == "linear":
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
@@ -164,6 +168,8 @@ def make_tiny_gguf(hf_folder: str | Path, path: str | Path, *, arch: str | None 
          "Q8_0": gguf.GGMLQuantizationType.Q8_0}[qtype]
 
     def add(name: str, arr: np.ndarray) -> None:
+        if name in drop:
+            return
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if arr.ndim == 2 and q != gguf.GGMLQuantizationType.F32:
             w.add_tensor(name, quantize(arr, q), raw_dtype=q)
