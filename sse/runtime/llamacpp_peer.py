@@ -45,3 +45,28 @@ def open_llama(path: str, **kw: Any) -> Any:
             return Llama(model_path=str(path), **kw)
     except Exception:  # noqa: BLE001 - a model llama.cpp refuses is "no peer", the caller says so
         return None
+
+
+def teacher_forced_agreement(llm: Any, model: Any, tokenizer: Any, texts: list[str], *, add_bos: bool = False
+                             ) -> dict[str, Any]:
+    """Next-token argmax agreement between llama.cpp (`llm`, opened with logits_all=True) and the
+    numpy engine on the same token ids, plus the max |logit| difference and every text the two
+    tokenizers encode differently (what the parity tests and benchmarks report)."""
+    import numpy as np
+
+    agree = total = 0
+    worst = 0.0
+    mismatched: list[str] = []
+    for text in texts:
+        ids = tokenizer.encode(text, add_bos=add_bos)
+        if ids != list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)):
+            mismatched.append(text)
+        llm.reset()
+        llm.eval(ids)
+        ref = np.array(llm.scores[: len(ids)], dtype=np.float32)
+        got = model.teacher_forced_logits(ids)
+        agree += int((ref.argmax(-1) == got.argmax(-1)).sum())
+        total += len(ids)
+        worst = max(worst, float(np.abs(ref - got).max()))
+    return {"agree": agree, "total": total, "top1": agree / total if total else float("nan"),
+            "max_abs_diff": worst, "tokenizer_mismatches": mismatched}

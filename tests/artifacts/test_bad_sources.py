@@ -29,12 +29,16 @@ def _refused(sources: list[Path], out: Path, pattern: str) -> str:
     return line
 
 
-def test_unknown_rope_scaling_hf(tiny: Path, tmp_path: Path) -> None:
-    d = tmp_path / "yarn"
+def _with_rope_scaling(tiny: Path, d: Path, scaling: dict[str, object]) -> Path:
     shutil.copytree(tiny, d)
     cfg = json.loads((d / "config.json").read_text())
-    cfg["rope_scaling"] = {"rope_type": "yarn", "factor": 4.0}
+    cfg["rope_scaling"] = scaling
     (d / "config.json").write_text(json.dumps(cfg))
+    return d
+
+
+def test_unknown_rope_scaling_hf(tiny: Path, tmp_path: Path) -> None:
+    d = _with_rope_scaling(tiny, tmp_path / "yarn", {"rope_type": "yarn", "factor": 4.0})
     line = _refused([d], tmp_path / "y.apr", r"RoPE scaling type 'yarn' is not supported \(supported: default, "
                                              r"linear, llama3, longrope, factors\)")
     assert "config.json" in line and "rope_scaling" in line
@@ -53,11 +57,7 @@ def test_gguf_with_a_missing_tensor(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_incomplete_llama3_scaling_and_bad_apr_architecture(tiny: Path, tmp_path: Path) -> None:
-    d = tmp_path / "l3"
-    shutil.copytree(tiny, d)
-    cfg = json.loads((d / "config.json").read_text())
-    cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0}
-    (d / "config.json").write_text(json.dumps(cfg))
+    d = _with_rope_scaling(tiny, tmp_path / "l3", {"rope_type": "llama3", "factor": 8.0})
     _refused([d], tmp_path / "l3.apr", "RoPE scaling 'llama3' lacks low_freq_factor, high_freq_factor, "
                                        "original_max_position_embeddings")
     good = tmp_path / "good.apr"

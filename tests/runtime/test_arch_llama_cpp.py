@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from sse.artifacts.convert import convert
-from sse.runtime.llamacpp_peer import open_llama
+from sse.runtime.llamacpp_peer import open_llama, teacher_forced_agreement
 from sse.runtime.loader import load_native
 from sse.runtime.tiny import make_tiny_gguf
 
@@ -60,17 +59,8 @@ def test_teacher_forced_top1_agrees_with_llama_cpp(case: str, tmp_path: Path) ->
     nm = load_native(tmp_path / "m.apr")
     llm = open_llama(str(g), n_ctx=256, n_threads=2, logits_all=True)
     assert llm is not None, "llama.cpp refused the GGUF"
-    agree = total = 0
-    worst = 0.0
-    for text in TEXTS:
-        ids = nm.tokenizer.encode(text)
-        assert ids == list(llm.tokenize(text.encode(), add_bos=False, special=True))
-        llm.reset()
-        llm.eval(ids)
-        ref = np.array(llm.scores[: len(ids)], dtype=np.float32)
-        got = nm.model.teacher_forced_logits(ids)
-        agree += int((ref.argmax(-1) == got.argmax(-1)).sum())
-        total += len(ids)
-        worst = max(worst, float(np.abs(ref - got).max()))
-    print(f"{case}: top-1 agreement with llama.cpp {agree}/{total}, max |logit diff| {worst:.3g}")
-    assert agree / total >= 0.99
+    r = teacher_forced_agreement(llm, nm.model, nm.tokenizer, list(TEXTS))
+    assert r["tokenizer_mismatches"] == []
+    print(f"{case}: top-1 agreement with llama.cpp {r['agree']}/{r['total']}, max |logit diff| "
+          f"{r['max_abs_diff']:.3g}")
+    assert r["top1"] >= 0.99
