@@ -87,7 +87,6 @@ class KVCache:
         self.k = [np.zeros(shape, np.float32) for _ in range(cfg.num_layers)]
         self.v = [np.zeros(shape, np.float32) for _ in range(cfg.num_layers)]
         self.lengths = np.zeros(n_slots, np.int64)
-        self.used = 0  # kept for the pre-slot generate loop; forward ignores it
 
     @property
     def n_slots(self) -> int:
@@ -329,22 +328,6 @@ class Model:
         t = np.asarray(tokens, np.int64).reshape(-1)
         cache = self.new_cache(1, len(t))
         return self.forward(t, np.arange(len(t)), cache, np.zeros(len(t), np.int64))
-
-    def prefill(self, tokens: np.ndarray, cache: KVCache | None = None, row: int = 0, slot0: int = 0,
-                all_logits: bool = False) -> np.ndarray:
-        """Pre-slot API (kept until generate.py moves to forward): a prompt into slot `row` from position 0."""
-        t = np.asarray(tokens, np.int64).reshape(-1)
-        if cache is None:
-            cache, row = self.new_cache(1, len(t)), 0
-        cache.lengths[row] = 0
-        rows = None if all_logits else [len(t) - 1]
-        out = self.forward(t, np.arange(len(t)), cache, np.full(len(t), row), logit_rows=rows)
-        return out if all_logits else out[0]
-
-    def decode_step(self, tokens: np.ndarray, positions: np.ndarray, cache: KVCache) -> np.ndarray:
-        """Pre-slot API: one token for each of slots 0..B-1 at the given positions."""
-        B = len(tokens)
-        return self.forward(tokens, positions, cache, np.arange(B))
 
 
 LlamaModel = Model  # the name older callers import

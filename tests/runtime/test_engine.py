@@ -21,12 +21,25 @@ def test_kv_cache_decode_matches_full_prefill(tiny_native: NativeModel) -> None:
     full = m.teacher_forced_logits(ids)
     n0 = 4
     cache = KVCache(m.cfg, 1, len(ids) + 1)
-    last = m.prefill(ids[:n0], cache, row=0, slot0=0)
-    np.testing.assert_allclose(last, full[n0 - 1], atol=1e-4)
-    cache.used = n0
+    last = m.forward(ids[:n0], np.arange(n0), cache, np.zeros(n0, np.int64), logit_rows=[n0 - 1])
+    np.testing.assert_allclose(last[0], full[n0 - 1], atol=1e-4)
+    assert cache.lengths.tolist() == [n0]
     for t in range(n0, len(ids)):
-        step = m.decode_step(ids[t: t + 1], np.array([t]), cache)
+        step = m.forward(ids[t: t + 1], [t], cache, [0])
         np.testing.assert_allclose(step[0], full[t], atol=1e-4)
+
+
+def test_forward_refuses_holes_and_out_of_range(tiny_native: NativeModel) -> None:
+    import pytest
+
+    m = tiny_native.model
+    cache = KVCache(m.cfg, 2, 16)
+    with pytest.raises(ValueError, match="past its cached length"):
+        m.forward([5, 6], [3, 4], cache, [1, 1])  # slot 1 holds nothing yet: positions 0..2 missing
+    with pytest.raises(ValueError, match=r"positions must lie in \[0, 16\)"):
+        m.forward([5], [16], cache, [0])
+    with pytest.raises(ValueError, match="token ids"):
+        m.forward([m.cfg.vocab_size], [0], cache, [0])
 
 
 
