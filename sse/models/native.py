@@ -183,6 +183,10 @@ class NativeAdapter:
                 seed=d.seed, stop=tuple(d.stop), matcher=functools.partial(stop_matcher, policy, rendered.style))))
         if todo:
             try:
+                if self.threads is None:  # chosen once, before this process's own load counts as busy cores
+                    from sse.runtime.kvcache import machine_threads
+
+                    self.threads = machine_threads()
                 results = generate(nm.model, nm.tokenizer, [r for *_, r in todo], nm.eos_ids, threads=self.threads,
                                    slots=self.n_slots, prefixes=self._prefixes)
             except Exception as e:  # noqa: BLE001 - e.g. a prompt longer than the context

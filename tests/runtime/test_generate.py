@@ -165,6 +165,23 @@ def test_machine_sized_slots(tiny_native: NativeModel) -> None:
     assert machine_slots(m, 1000, threads=2, memory_bytes=1) == 1
 
 
+def test_machine_threads_leave_busy_cores_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from sse.runtime.kvcache import machine_threads
+
+    monkeypatch.delenv("SSE_NATIVE_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert machine_threads() == 4
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert machine_threads() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (15.0, 0.0, 0.0))
+    assert machine_threads() == 1
+    monkeypatch.setenv("SSE_NATIVE_THREADS", "3")
+    assert machine_threads() == 3
+
+
 def test_sample_token_distribution() -> None:
     rng = np.random.default_rng(0)
     logits = np.log(np.array([0.7, 0.2, 0.1]))
