@@ -54,11 +54,11 @@ def test_continuous_batching_equals_single_prompt_decoding(smollm2: NativeModel,
     nm = smollm2
     reqs = _requests(nm, style)
     pc = PrefixCache()
-    batched = generate(nm.model, nm.tokenizer, reqs, nm.eos_ids, threads=2, slots=3, prefixes=pc)
+    batched = generate(nm.model, nm.tokenizer, reqs, nm.eos_ids, slots=3, prefixes=pc)
     if style == "chat":
         assert pc.computed == 1  # chat head + system prompt + fixed instructions, once
     for r, b in zip(reqs, batched, strict=True):
-        alone = generate(nm.model, nm.tokenizer, [r], nm.eos_ids, threads=2, slots=1)[0]
+        alone = generate(nm.model, nm.tokenizer, [r], nm.eos_ids, slots=1)[0]
         assert b.token_ids == alone.token_ids and b.text == alone.text and b.finish_reason == alone.finish_reason
     assert any(b.tokens_out > 5 for b in batched)
 
@@ -68,6 +68,6 @@ def test_continuous_batching_equals_single_prompt_decoding(smollm2: NativeModel,
 def test_seeded_sampling_is_reproducible_whatever_the_neighbours(smollm2: NativeModel) -> None:
     nm = smollm2
     reqs = _requests(nm, "chat", temperature=0.8, top_p=0.95, seed=11)
-    alone = generate(nm.model, nm.tokenizer, reqs[-1:], nm.eos_ids, threads=2, slots=1)[0]
-    crowd = generate(nm.model, nm.tokenizer, reqs, nm.eos_ids, threads=2, slots=2, prefixes=PrefixCache())[-1]
+    alone = generate(nm.model, nm.tokenizer, reqs[-1:], nm.eos_ids, slots=1)[0]
+    crowd = generate(nm.model, nm.tokenizer, reqs, nm.eos_ids, slots=2, prefixes=PrefixCache())[-1]
     assert crowd.token_ids == alone.token_ids

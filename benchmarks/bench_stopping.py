@@ -1,0 +1,76 @@
+"""How answers end, before and after answer-shaped stopping: the share of a native model's answers
+that run to max_tokens on the default task's corpus, with the task's chat prompts and stop
+policy `none` (as before issue 17) vs `code_block`, and with completion prompts.
+
+    .venv/bin/python benchmarks/bench_stopping.py [--apr F.apr] [--examples 144] [--slots 16]
+
+Prints, per configuration, the finish reasons (stop_on_block / eos / max_tokens), tokens
+generated and wall seconds. Greedy decoding: tokens are those of decoding each prompt alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--apr", help="default: the registry's smollm2-135m (fetched and converted on demand)")
+    ap.add_argument("--examples", type=int, default=144)
+    ap.add_argument("--slots", type=int)
+    ap.add_argument("--configs", default="chat:none,chat:code_block,completion:code_block")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    from sse.artifacts.stages import ensure_apr
+    from sse.config import load_registry, load_task
+    from sse.corpus import load_corpus
+    from sse.pipeline import render_prompt
+    from sse.prompting import render_completion, stop_matcher
+    from sse.runtime.generate import GenRequest, generate
+    from sse.runtime.kvcache import PrefixCache
+    from sse.runtime.loader import load_native
+    from sse.verify import rust_signature
+
+    apr = a.apr or str(ensure_apr(load_registry(ROOT / "tasks" / "models.yaml")["smollm2-135m"]))
+    nm = load_native(apr, verify_tensors=False)
+    task = load_task(ROOT / "tasks" / "python-to-rust.yaml")
+    examples = [e for e in load_corpus(task.corpus).examples if e.kind == "function"][: a.examples]
+    rows = []
+    for cfg in a.configs.split(","):
+        style, policy = cfg.split(":")
+        reqs = []
+        for ex in examples:
+            if style == "chat":
+                p = render_prompt(task, ex, 0, rust_signature(ex))
+                text = nm.chat.render([{"role": "system", "content": p.system}, {"role": "user", "content": p.user}])
+            else:
+                text = render_completion(ex.python, rust_signature(ex)).text
+            reqs.append(GenRequest(tuple(nm.tokenizer.encode(text)), max_tokens=task.decoding.max_tokens,
+                                   matcher=functools.partial(stop_matcher, policy, style)))
+        t0 = time.perf_counter()
+        res = generate(nm.model, nm.tokenizer, reqs, nm.eos_ids, slots=a.slots, prefixes=PrefixCache())
+        wall = time.perf_counter() - t0
+        reasons: dict[str, int] = {}
+        for r in res:
+            reasons[r.finish_reason] = reasons.get(r.finish_reason, 0) + 1
+        tokens = sum(r.tokens_out for r in res)
+        row = {"style": style, "stop_policy": policy, "answers": len(res), "finish_reasons": reasons,
+               "max_tokens_share": reasons.get("max_tokens", 0) / len(res), "tokens_out": tokens, "wall_s": wall,
+               "tokens_per_s": tokens / wall}
+        rows.append(row)
+        print(f"{style:10} {policy:10} answers={len(res)} max_tokens={reasons.get('max_tokens', 0)} "
+              f"({100 * row['max_tokens_share']:.0f}%) finish={reasons} tokens={tokens} wall={wall:.0f}s "
+              f"({row['tokens_per_s']:.0f} tok/s)", flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps({"rows": rows, "max_tokens": task.decoding.max_tokens}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
