@@ -25,6 +25,7 @@ def main() -> int:
     ap.add_argument("--examples", type=int, default=144)
     ap.add_argument("--slots", type=int)
     ap.add_argument("--configs", default="chat:none,chat:code_block,completion:code_block")
+    ap.add_argument("--verify", action="store_true", help="also compile and test every answer: pass@1 per config")
     ap.add_argument("--json")
     a = ap.parse_args()
     from sse.artifacts.stages import ensure_apr
@@ -44,13 +45,15 @@ def main() -> int:
     rows = []
     for cfg in a.configs.split(","):
         style, policy = cfg.split(":")
-        reqs = []
+        reqs, prefixes = [], []
         for ex in examples:
             if style == "chat":
                 p = render_prompt(task, ex, 0, rust_signature(ex))
                 text = nm.chat.render([{"role": "system", "content": p.system}, {"role": "user", "content": p.user}])
             else:
-                text = render_completion(ex.python, rust_signature(ex)).text
+                cp = render_completion(ex.python, rust_signature(ex))
+                text = cp.text
+            prefixes.append(cp.answer_prefix if style == "completion" else "")
             reqs.append(GenRequest(tuple(nm.tokenizer.encode(text)), max_tokens=task.decoding.max_tokens,
                                    matcher=functools.partial(stop_matcher, policy, style)))
         t0 = time.perf_counter()
@@ -60,13 +63,23 @@ def main() -> int:
         for r in res:
             reasons[r.finish_reason] = reasons.get(r.finish_reason, 0) + 1
         tokens = sum(r.tokens_out for r in res)
-        row = {"style": style, "stop_policy": policy, "answers": len(res), "finish_reasons": reasons,
+        answers = [(prefix + r.text) for prefix, r in zip(prefixes, res, strict=True)]
+        row: dict[str, object] = {"style": style, "stop_policy": policy, "answers": len(res), "finish_reasons": reasons,
                "max_tokens_share": reasons.get("max_tokens", 0) / len(res), "tokens_out": tokens, "wall_s": wall,
                "tokens_per_s": tokens / wall}
+        if a.verify:
+            from sse.verify import VerifyRequest, extract_rust, verify_batch
+
+            verdicts = verify_batch([VerifyRequest(example=ex, rust=extract_rust(t, ex), ground_truth=task.ground_truth)
+                                     for ex, t in zip(examples, answers, strict=True)])
+            row["pass_at_1"] = sum(v.status == "pass" for v in verdicts) / len(verdicts)
+            row["statuses"] = {s: sum(v.status == s for v in verdicts) for s in {v.status for v in verdicts}}
+            print(f"{style:10} {policy:10} pass@1={row['pass_at_1']:.3f} {row['statuses']}", flush=True)
+        row["answers_text"] = answers
         rows.append(row)
         print(f"{style:10} {policy:10} answers={len(res)} max_tokens={reasons.get('max_tokens', 0)} "
-              f"({100 * row['max_tokens_share']:.0f}%) finish={reasons} tokens={tokens} wall={wall:.0f}s "
-              f"({row['tokens_per_s']:.0f} tok/s)", flush=True)
+              f"({100 * reasons.get('max_tokens', 0) / len(res):.0f}%) finish={reasons} tokens={tokens} wall={wall:.0f}s "
+              f"({tokens / wall:.0f} tok/s)", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": rows, "max_tokens": task.decoding.max_tokens}, indent=1))
     return 0
