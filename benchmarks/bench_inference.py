@@ -135,7 +135,8 @@ def worker_llama(gguf: str, prompts: list[list[int]], n_tokens: list[int], threa
     from llama_cpp import Llama
 
     n_ctx = max(len(p) + n for p, n in zip(prompts, n_tokens, strict=True)) + 8
-    llm = Llama(model_path=gguf, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx, verbose=False)
+    llm = Llama(model_path=gguf, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx, n_batch=n_ctx,
+                logits_all=True, verbose=False)
 
     def run(p: list[int], n: int) -> int:
         llm.reset()
