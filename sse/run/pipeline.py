@@ -334,7 +334,7 @@ def action_generate(task_path: str, system: str, run: int) -> None:
         fp = adapter.fingerprint()
         stochastic = adapter.is_stochastic(task.decoding)
         config = content_key(fp, stochastic, run if stochastic else None, task.system_prompt, task.user_template,
-                             asdict(task.decoding), task.ground_truth.crates)
+                             asdict(task.decoding), task.ground_truth.crates, task.prompt_style)
         header.update(fingerprint=fp, deterministic=not stochastic, config=config)
         store, have = _store(), _store_keys()
         todo: list[tuple[str, int, str, Prompt]] = []
@@ -516,7 +516,8 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
                                 "prices": asdict(spec.prices), "fingerprint": None, "deterministic": None,
                                 "skipped_reason": None, "source": spec.source,
                                 "price_model": getattr(adapter, "price_model", None),
-                                "local": getattr(adapter, "local", spec.kind not in REMOTE_KINDS)}
+                                "local": getattr(adapter, "local", spec.kind not in REMOTE_KINDS),
+                                "prompt_style": getattr(adapter, "prompt_style", None)}
         for run in range(_runs(task, plan)):
             try:
                 gen, gen_entries = read_entries(_gen_target(task.id, name, run))
@@ -698,7 +699,7 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
 
                 yield from doit_model_tasks(spec)
         ver_targets: list[str] = []
-        prompt_key = content_key(task.system_prompt, task.user_template, asdict(task.decoding))
+        prompt_key = content_key(task.system_prompt, task.user_template, asdict(task.decoding), task.prompt_style)
         verify_key = content_key(asdict(task.ground_truth))
         for name in systems:
             fp = _static_fingerprint(task, name)

@@ -1,10 +1,17 @@
-"""Chat templates rendered with jinja2 in a sandbox, as Hugging Face renders them."""
+"""Chat templates rendered with jinja2 in a sandbox, as Hugging Face renders them.
+
+Same environment as transformers' renderer (trim_blocks, lstrip_blocks, loop controls,
+raise_exception, strftime_now), so the families' own templates -- ChatML (Qwen,
+SmolLM), Gemma turns, Llama 3 headers, Phi -- render as their authors intended.
+"""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import jinja2
+import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sse.core.errors import ArtifactError
@@ -12,6 +19,10 @@ from sse.core.errors import ArtifactError
 
 def _raise(msg: str) -> None:
     raise jinja2.exceptions.TemplateError(msg)
+
+
+def _strftime_now(fmt: str) -> str:
+    return datetime.datetime.now().strftime(fmt)
 
 
 class ChatTemplate:
@@ -23,8 +34,10 @@ class ChatTemplate:
         self.eos_token = eos_token
         self._tpl: jinja2.Template | None = None
         if source:
-            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                                extensions=[jinja2.ext.loopcontrols])
             env.globals["raise_exception"] = _raise
+            env.globals["strftime_now"] = _strftime_now
             try:
                 self._tpl = env.from_string(source)
             except jinja2.TemplateError as e:

@@ -1,69 +1,73 @@
-"""A Llama-family decoder in numpy: RMSNorm, RoPE (rotate-half), GQA, SwiGLU, tied/untied head.
+"""One decoder in numpy for every supported family, over a slot-based KV cache.
 
-Why this shape: every matmul is one BLAS call over the whole batch (q/k/v and
-gate/up are fused at load time, weights kept transposed and contiguous in
-f32), attention is one batched matmul over all heads, and the only Python loop
-per decoded token is over layers. Batched decoding uses a left-padded KV cache
-(each sequence's prompt is right-aligned to a shared slot) with a validity mask,
-so sequences of different lengths decode in the same step.
+Why this shape: a single block function serves prefill and decode (the only
+per-family differences are flags in `ModelConfig`, see sse/runtime/arch.py).
+`forward` takes a ragged batch -- a flat list of tokens, each with its cache
+slot and position -- so a continuous-batching scheduler can mix new prompts and
+decoding sequences in one call. Every matmul is one BLAS call over all tokens
+(q/k/v and gate/up fused at load time, weights transposed and contiguous in
+f32); attention is one batched matmul per group of slots that bring the same
+number of tokens (all decoding slots form one group). Sliding windows are
+honoured by masking: the cache keeps every position of every layer.
 
-Tensor names (canonical, HF orientation [out, in]):
-  tok_embd, norm, lm_head (optional), and for each layer i:
-  layers.{i}.attn_norm, .wq, .wk, .wv, .wo, .ffn_norm, .w_gate, .w_up, .w_down
+Canonical tensor names (HF orientation [out, in]): tok_embd, norm, lm_head
+(optional), and per layer i: layers.{i}.attn_norm, wq, wk, wv, wo, ffn_norm,
+w_gate, w_up, w_down, plus optional bq, bk, bv (attn_bias), q_norm, k_norm
+(qk_norm), post_attn_norm, post_ffn_norm (post_norms). Norm weights are the
+effective multipliers (Gemma's 1 + w is folded in at conversion).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from sse.core.errors import ArtifactError
+from sse.runtime.arch import ModelConfig, rope_inv_freq
+
 LAYER_TENSORS = ("attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w_gate", "w_up", "w_down")
+BIAS_TENSORS = ("bq", "bk", "bv")
+QK_NORM_TENSORS = ("q_norm", "k_norm")
+POST_NORM_TENSORS = ("post_attn_norm", "post_ffn_norm")
+
+LlamaConfig = ModelConfig  # the name older callers import
 
 
-@dataclass(frozen=True)
-class LlamaConfig:
-    vocab_size: int
-    hidden_size: int
-    num_layers: int
-    num_heads: int
-    num_kv_heads: int
-    intermediate_size: int
-    head_dim: int = 0
-    rms_norm_eps: float = 1e-5
-    rope_theta: float = 10000.0
-    tie_word_embeddings: bool = True
-    max_position_embeddings: int = 2048
-    bos_token_id: int | None = None
-    eos_token_ids: tuple[int, ...] = ()
-    architecture: str = "llama"
-    extra: dict[str, Any] = field(default_factory=dict)
+def required_tensors(cfg: ModelConfig) -> list[str]:
+    """Every canonical tensor a model of this config must have."""
+    per = list(LAYER_TENSORS)
+    if cfg.attn_bias:
+        per += BIAS_TENSORS
+    if cfg.qk_norm:
+        per += QK_NORM_TENSORS
+    if cfg.post_norms:
+        per += POST_NORM_TENSORS
+    need = ["tok_embd", "norm"] + [f"layers.{i}.{n}" for i in range(cfg.num_layers) for n in per]
+    if not cfg.tie_word_embeddings:
+        need.append("lm_head")
+    return need
 
-    @property
-    def hd(self) -> int:
-        return self.head_dim or self.hidden_size // self.num_heads
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"architecture": self.architecture, "vocab_size": self.vocab_size,
-                "hidden_size": self.hidden_size, "num_layers": self.num_layers, "num_heads": self.num_heads,
-                "num_kv_heads": self.num_kv_heads, "intermediate_size": self.intermediate_size,
-                "head_dim": self.hd, "rms_norm_eps": self.rms_norm_eps, "rope_theta": self.rope_theta,
-                "tie_word_embeddings": self.tie_word_embeddings,
-                "max_position_embeddings": self.max_position_embeddings,
-                "bos_token_id": self.bos_token_id, "eos_token_ids": list(self.eos_token_ids)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> LlamaConfig:
-        return cls(vocab_size=int(d["vocab_size"]), hidden_size=int(d["hidden_size"]),
-                   num_layers=int(d["num_layers"]), num_heads=int(d["num_heads"]),
-                   num_kv_heads=int(d["num_kv_heads"]), intermediate_size=int(d["intermediate_size"]),
-                   head_dim=int(d.get("head_dim") or 0), rms_norm_eps=float(d["rms_norm_eps"]),
-                   rope_theta=float(d["rope_theta"]), tie_word_embeddings=bool(d["tie_word_embeddings"]),
-                   max_position_embeddings=int(d.get("max_position_embeddings") or 2048),
-                   bos_token_id=d.get("bos_token_id"), eos_token_ids=tuple(int(x) for x in d.get("eos_token_ids", ())),
-                   architecture=str(d.get("architecture", "llama")))
+def check_tensors(cfg: ModelConfig, w: Mapping[str, np.ndarray], file: str | None) -> None:
+    """One line naming the first missing or misshapen tensor."""
+    missing = [n for n in required_tensors(cfg) if n not in w]
+    if missing:
+        raise ArtifactError(f"missing tensor {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1
+                                                             else ""),
+                            file=file, field=missing[0], fix="the source is incomplete; download or convert it again")
+    H, K, hd, D, F = cfg.num_heads, cfg.num_kv_heads, cfg.hd, cfg.hidden_size, cfg.intermediate_size
+    shapes = {"tok_embd": (cfg.vocab_size, D), "norm": (D,), "lm_head": (cfg.vocab_size, D)}
+    per = {"attn_norm": (D,), "wq": (H * hd, D), "wk": (K * hd, D), "wv": (K * hd, D), "wo": (D, H * hd),
+           "ffn_norm": (D,), "w_gate": (F, D), "w_up": (F, D), "w_down": (D, F), "bq": (H * hd,), "bk": (K * hd,),
+           "bv": (K * hd,), "q_norm": (hd,), "k_norm": (hd,), "post_attn_norm": (D,), "post_ffn_norm": (D,)}
+    for name in required_tensors(cfg):
+        want = shapes.get(name) or per[name.rsplit(".", 1)[1]]
+        got = tuple(int(x) for x in np.shape(w[name]))
+        if got != want:
+            raise ArtifactError(f"tensor {name} has shape {got}, the config implies {want}", file=file, field=name,
+                                fix="check the model config against its weights")
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
@@ -71,155 +75,259 @@ def _f32(a: np.ndarray) -> np.ndarray:
 
 
 class KVCache:
-    """Per-layer K/V for a batch, left-padded: slot s of sequence b is valid iff valid[b, s]."""
+    """A fixed set of slots; slot s holds one sequence's K/V at cache index == token position.
 
-    def __init__(self, cfg: LlamaConfig, batch: int, max_slots: int) -> None:
-        shape = (cfg.num_layers, batch, cfg.num_kv_heads, max_slots, cfg.hd)
-        self.k = np.zeros(shape, np.float32)
-        self.v = np.zeros(shape, np.float32)
-        self.valid = np.zeros((batch, max_slots), bool)
-        self.used = 0  # slots [0, used) are filled (or padding)
+    `lengths[s]` counts the positions of slot s already written (the next token of a
+    sequence goes at position lengths[s]). Resetting a slot is `lengths[s] = 0`;
+    forking a shared prefix is `copy_prefix`.
+    """
+
+    def __init__(self, cfg: ModelConfig, n_slots: int, max_len: int) -> None:
+        shape = (n_slots, cfg.num_kv_heads, max_len, cfg.hd)
+        self.k = [np.zeros(shape, np.float32) for _ in range(cfg.num_layers)]
+        self.v = [np.zeros(shape, np.float32) for _ in range(cfg.num_layers)]
+        self.lengths = np.zeros(n_slots, np.int64)
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.lengths.shape[0])
 
     @property
     def batch(self) -> int:
-        return int(self.k.shape[1])
+        return self.n_slots
+
+    @property
+    def max_len(self) -> int:
+        return int(self.k[0].shape[2]) if self.k else 0
+
+    def reset(self, slot: int) -> None:
+        self.lengths[slot] = 0
+
+    def copy_prefix(self, src: int, dst: int, n: int) -> None:
+        """Make slot dst start with the first n positions of slot src (shared-prompt reuse)."""
+        for kk, vv in zip(self.k, self.v, strict=True):
+            kk[dst, :, :n] = kk[src, :, :n]
+            vv[dst, :, :n] = vv[src, :, :n]
+        self.lengths[dst] = n
 
     def keep(self, rows: np.ndarray) -> None:
-        """Drop finished sequences (compaction): later steps do no work for them."""
-        self.k = np.ascontiguousarray(self.k[:, rows])
-        self.v = np.ascontiguousarray(self.v[:, rows])
-        self.valid = self.valid[rows]
+        """Keep only these slots, renumbered 0..len(rows)-1 (compaction)."""
+        rows = np.asarray(rows, np.int64)
+        self.k = [np.ascontiguousarray(a[rows]) for a in self.k]
+        self.v = [np.ascontiguousarray(a[rows]) for a in self.v]
+        self.lengths = self.lengths[rows]
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.k) + sum(a.nbytes for a in self.v)
 
 
-class LlamaModel:
-    """Inference-only Llama decoder over f32 weights held in RAM."""
+@dataclass
+class _Group:
+    """Slots that bring the same number of tokens T in one forward call."""
 
-    def __init__(self, cfg: LlamaConfig, weights: Mapping[str, np.ndarray]) -> None:
+    slots: np.ndarray         # [S]
+    rows: np.ndarray          # [S, T] indices into the flat token list
+    n_keys: int               # keys to read: max position + 1
+    bias: dict[int | None, np.ndarray]  # window -> additive mask [S, 1, 1, T, n_keys]
+    contiguous: bool
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(np.float32(0.7978845608028654) * (x + np.float32(0.044715) * x * x * x)))
+
+
+class Model:
+    """Inference-only decoder over f32 weights held in RAM."""
+
+    def __init__(self, cfg: ModelConfig, weights: Mapping[str, np.ndarray], *, file: str | None = None) -> None:
+        cfg.validate(file)
+        check_tensors(cfg, weights, file)
         self.cfg = cfg
-        H, K, hd = cfg.num_heads, cfg.num_kv_heads, cfg.hd
-        if H % K:
-            raise ValueError(f"num_heads {H} is not a multiple of num_kv_heads {K}")
         self.emb = _f32(weights["tok_embd"])
         self.norm = _f32(weights["norm"])
         # logits = x @ head.T; a tied head shares the embedding array (no copy).
-        self.head = self.emb if cfg.tie_word_embeddings or "lm_head" not in weights else _f32(weights["lm_head"])
+        self.head = self.emb if cfg.tie_word_embeddings else _f32(weights["lm_head"])
         self.layers: list[dict[str, np.ndarray]] = []
         for i in range(cfg.num_layers):
-            w = {n: weights[f"layers.{i}.{n}"] for n in LAYER_TENSORS}
-            self.layers.append({
-                "attn_norm": _f32(w["attn_norm"]), "ffn_norm": _f32(w["ffn_norm"]),
-                "wqkv": _f32(np.concatenate([w["wq"], w["wk"], w["wv"]], axis=0).T),
-                "wo": _f32(np.asarray(w["wo"]).T),
-                "w13": _f32(np.concatenate([w["w_gate"], w["w_up"]], axis=0).T),
-                "w2": _f32(np.asarray(w["w_down"]).T),
-            })
-        self.q_dim, self.kv_dim = H * hd, K * hd
-        inv = 1.0 / (cfg.rope_theta ** (np.arange(0, hd, 2, dtype=np.float64) / hd))
-        self._inv_freq = inv
-        self._cos = np.zeros((0, hd), np.float32)
-        self._sin = np.zeros((0, hd), np.float32)
+            def w(n: str, i: int = i) -> np.ndarray:
+                return np.asarray(weights[f"layers.{i}.{n}"], np.float32)
 
-    # -- pieces ---------------------------------------------------------------------------------
-    def _rope_tables(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._cos.shape[0] < n:
-            n2 = max(n, 2 * self._cos.shape[0], 256)
-            ang = np.outer(np.arange(n2, dtype=np.float64), self._inv_freq)
+            L = {"attn_norm": _f32(w("attn_norm")), "ffn_norm": _f32(w("ffn_norm")),
+                 "wqkv": _f32(np.concatenate([w("wq"), w("wk"), w("wv")], axis=0).T),
+                 "wo": _f32(w("wo").T),
+                 "w13": _f32(np.concatenate([w("w_gate"), w("w_up")], axis=0).T),
+                 "w2": _f32(w("w_down").T)}
+            if cfg.attn_bias:
+                L["bqkv"] = _f32(np.concatenate([w("bq"), w("bk"), w("bv")]))
+            if cfg.qk_norm:
+                L["q_norm"], L["k_norm"] = _f32(w("q_norm")), _f32(w("k_norm"))
+            if cfg.post_norms:
+                L["post_attn_norm"], L["post_ffn_norm"] = _f32(w("post_attn_norm")), _f32(w("post_ffn_norm"))
+            self.layers.append(L)
+        self.q_dim, self.kv_dim = cfg.num_heads * cfg.hd, cfg.num_kv_heads * cfg.hd
+        self._rope: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    # -- pieces -------------------------------------------------------------------------------------
+    def _rope_tables(self, kind: str, n: int, context: int) -> tuple[np.ndarray, np.ndarray]:
+        """cos/sin [n', rot] for layers of `kind` ("full"/"sliding"), n' >= n."""
+        cfg = self.cfg
+        longrope = bool(cfg.rope_scaling and cfg.rope_scaling["rope_type"] == "longrope")
+        key = (kind, int(context > int(cfg.rope_scaling["original_max_position_embeddings"])) if longrope else 0)
+        cached = self._rope.get(key)
+        if cached is None or cached[0].shape[0] < n:
+            if kind == "sliding" and cfg.rope_theta_local is not None:
+                inv, att = rope_inv_freq(cfg.rot, cfg.rope_theta_local, cfg.rope_scaling_local, context)
+            else:
+                inv, att = rope_inv_freq(cfg.rot, cfg.rope_theta, cfg.rope_scaling, context)
+            n2 = max(n, 2 * (cached[0].shape[0] if cached else 0), 256)
+            ang = np.outer(np.arange(n2, dtype=np.float64), inv)
             ang = np.concatenate([ang, ang], axis=1)
-            self._cos, self._sin = np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
-        return self._cos, self._sin
+            cached = ((np.cos(ang) * att).astype(np.float32), (np.sin(ang) * att).astype(np.float32))
+            self._rope[key] = cached
+        return cached
 
     def _rmsnorm(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         var = np.mean(x * x, axis=-1, keepdims=True)
-        return x * (1.0 / np.sqrt(var + self.cfg.rms_norm_eps)) * w
+        return x * (1.0 / np.sqrt(var + np.float32(self.cfg.rms_norm_eps))) * w
 
-    @staticmethod
-    def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-        half = x.shape[-1] // 2
-        rot = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
-        return x * cos + rot * sin
+    def _apply_rope(self, x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+        """Rotate-half RoPE on the first `rot` dims of each head; x [N, heads, hd], cos/sin [N, 1, rot]."""
+        rot = self.cfg.rot
+        xr = x[..., :rot]
+        half = rot // 2
+        rotated = np.concatenate([-xr[..., half:], xr[..., :half]], axis=-1)
+        out = xr * cos + rotated * sin
+        return out if rot == x.shape[-1] else np.concatenate([out, x[..., rot:]], axis=-1)
 
     def _mlp(self, h: np.ndarray, L: dict[str, np.ndarray]) -> np.ndarray:
         gu = h @ L["w13"]
         F = self.cfg.intermediate_size
         g = gu[..., :F]
-        act = g / (1.0 + np.exp(-g)) * gu[..., F:]
-        return act @ L["w2"]
+        act = g / (1.0 + np.exp(-g)) if self.cfg.activation == "silu" else _gelu_tanh(g)
+        return (act * gu[..., F:]) @ L["w2"]
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return self._rmsnorm(x, self.norm) @ self.head.T
+        out = self._rmsnorm(x, self.norm) @ self.head.T
+        cap = self.cfg.final_logit_softcap
+        if cap:
+            out = np.tanh(out / np.float32(cap)) * np.float32(cap)
+        return out
 
-    # -- prefill: one sequence, all positions -----------------------------------------------------
-    def prefill(self, tokens: np.ndarray, cache: KVCache | None = None, row: int = 0, slot0: int = 0,
-                all_logits: bool = False) -> np.ndarray:
-        """Run a prompt; write its K/V into cache[row, slot0:slot0+T]. Returns logits of the last
-        position ([V]) or of all positions ([T, V]) when all_logits."""
+    def new_cache(self, n_slots: int, max_len: int) -> KVCache:
+        return KVCache(self.cfg, n_slots, max_len)
+
+    # -- planning -------------------------------------------------------------------------------------
+    def _plan(self, slots: np.ndarray, positions: np.ndarray, cache: KVCache) -> list[_Group]:
+        order = np.argsort(slots, kind="stable")
+        uniq, starts, counts = np.unique(slots[order], return_index=True, return_counts=True)
+        windows = {self.cfg.window(i) for i in range(self.cfg.num_layers)}
+        groups: list[_Group] = []
+        for T in np.unique(counts):
+            sel = np.nonzero(counts == T)[0]
+            rows = np.stack([order[starts[j]: starts[j] + T] for j in sel])  # [S, T]
+            g_slots = uniq[sel]
+            pos = positions[rows]  # [S, T]
+            if np.any(pos.min(axis=1) > cache.lengths[g_slots]):
+                s = int(g_slots[np.argmax(pos.min(axis=1) > cache.lengths[g_slots])])
+                raise ValueError(f"slot {s}: positions start past its cached length {int(cache.lengths[s])}")
+            n_keys = int(pos.max()) + 1
+            j = np.arange(n_keys)
+            bias = {}
+            for win in windows:
+                ok = j[None, None, :] <= pos[:, :, None]
+                if win:
+                    ok &= (pos[:, :, None] - j[None, None, :]) < win
+                bias[win] = np.where(ok, np.float32(0), np.float32(-np.inf))[:, None, None]  # [S,1,1,T,n]
+            contiguous = bool(len(g_slots) == g_slots[-1] - g_slots[0] + 1)
+            groups.append(_Group(g_slots, rows, n_keys, bias, contiguous))
+        return groups
+
+    # -- the block ------------------------------------------------------------------------------------
+    def forward(self, tokens: Sequence[int] | np.ndarray, positions: Sequence[int] | np.ndarray,
+                cache: KVCache, slots: Sequence[int] | np.ndarray,
+                logit_rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Run a ragged batch: token n belongs to cache slot slots[n] at position positions[n].
+
+        Each slot's tokens must be in increasing position order and start at or before
+        cache.lengths[slot]; their K/V are written at index == position, then each token
+        attends to positions <= its own (within the layer's sliding window). Returns logits
+        [len(logit_rows), V] (all tokens when logit_rows is None).
+        """
         cfg = self.cfg
-        T = int(len(tokens))
+        tok = np.asarray(tokens, np.int64).reshape(-1)
+        pos = np.asarray(positions, np.int64).reshape(-1)
+        sl = np.asarray(slots, np.int64).reshape(-1)
+        N = len(tok)
+        if not (len(pos) == len(sl) == N) or N == 0:
+            raise ValueError("tokens, positions and slots must be non-empty and of one length")
+        if pos.min() < 0 or pos.max() >= cache.max_len:
+            raise ValueError(f"positions must lie in [0, {cache.max_len}) (the cache's length)")
+        if tok.min() < 0 or tok.max() >= cfg.vocab_size:
+            raise ValueError(f"token ids must lie in [0, {cfg.vocab_size})")
         H, K, hd = cfg.num_heads, cfg.num_kv_heads, cfg.hd
         G = H // K
-        cos, sin = self._rope_tables(T)
-        cos, sin = cos[:T], sin[:T]
-        x = self.emb[np.asarray(tokens, dtype=np.int64)]
-        scale = np.float32(1.0 / np.sqrt(hd))
-        causal = np.triu(np.full((T, T), -np.inf, np.float32), k=1)
+        groups = self._plan(sl, pos, cache)
+        tables = {}
+        for kind in {cfg.layer_type(i) for i in range(cfg.num_layers)}:
+            c, s = self._rope_tables(kind, int(pos.max()) + 1, cache.max_len)
+            tables[kind] = (c[pos][:, None, :], s[pos][:, None, :])
+        scale = np.float32(cfg.attn_scale if cfg.attn_scale is not None else 1.0 / np.sqrt(hd))
+        x = self.emb[tok]
+        if cfg.embed_scale != 1.0:
+            x = x * np.float32(cfg.embed_scale)
+        o = np.empty((N, self.q_dim), np.float32)
         for li, L in enumerate(self.layers):
+            win = cfg.window(li)
+            cos, sin = tables[cfg.layer_type(li)]
             h = self._rmsnorm(x, L["attn_norm"])
             qkv = h @ L["wqkv"]
-            q = qkv[:, : self.q_dim].reshape(T, H, hd).transpose(1, 0, 2)
-            k = qkv[:, self.q_dim: self.q_dim + self.kv_dim].reshape(T, K, hd).transpose(1, 0, 2)
-            v = qkv[:, self.q_dim + self.kv_dim:].reshape(T, K, hd).transpose(1, 0, 2)
-            q = self._rope(q, cos, sin)
-            k = self._rope(k, cos, sin)
-            if cache is not None:
-                cache.k[li, row, :, slot0: slot0 + T] = k
-                cache.v[li, row, :, slot0: slot0 + T] = v
-            s = (q.reshape(K, G, T, hd) * scale) @ k[:, None].transpose(0, 1, 3, 2)  # [K,G,T,T]
-            s += causal
-            s -= s.max(axis=-1, keepdims=True)
-            np.exp(s, out=s)
-            s /= s.sum(axis=-1, keepdims=True)
-            o = (s @ v[:, None]).reshape(H, T, hd).transpose(1, 0, 2).reshape(T, self.q_dim)
-            x = x + o @ L["wo"]
-            x = x + self._mlp(self._rmsnorm(x, L["ffn_norm"]), L)
-        if cache is not None:
-            cache.valid[row, slot0: slot0 + T] = True
-        return self.logits(x) if all_logits else self.logits(x[-1:])[0]
+            if "bqkv" in L:
+                qkv += L["bqkv"]
+            q = qkv[:, : self.q_dim].reshape(N, H, hd)
+            k = qkv[:, self.q_dim: self.q_dim + self.kv_dim].reshape(N, K, hd)
+            v = qkv[:, self.q_dim + self.kv_dim:].reshape(N, K, hd)
+            if cfg.qk_norm:
+                q = self._rmsnorm(q, L["q_norm"])
+                k = self._rmsnorm(k, L["k_norm"])
+            q = self._apply_rope(q, cos, sin) * scale
+            k = self._apply_rope(k, cos, sin)
+            ck, cv = cache.k[li], cache.v[li]
+            ck[sl, :, pos] = k
+            cv[sl, :, pos] = v
+            for g in groups:
+                S, T = g.rows.shape
+                if g.contiguous:
+                    kk = ck[g.slots[0]: g.slots[-1] + 1, :, : g.n_keys]
+                    vv = cv[g.slots[0]: g.slots[-1] + 1, :, : g.n_keys]
+                else:
+                    kk, vv = ck[g.slots, :, : g.n_keys], cv[g.slots, :, : g.n_keys]
+                # q rows of the group -> [S, K, G*T, hd] (g-major, then t)
+                qg = q[g.rows].reshape(S, T, K, G, hd).transpose(0, 2, 3, 1, 4).reshape(S, K, G * T, hd)
+                sc = (qg @ kk.transpose(0, 1, 3, 2)).reshape(S, K, G, T, g.n_keys)
+                sc += g.bias[win]
+                sc -= sc.max(axis=-1, keepdims=True)
+                np.exp(sc, out=sc)
+                sc /= sc.sum(axis=-1, keepdims=True)
+                og = sc.reshape(S, K, G * T, g.n_keys) @ vv  # [S, K, G*T, hd]
+                og = og.reshape(S, K, G, T, hd).transpose(0, 3, 1, 2, 4).reshape(S * T, self.q_dim)
+                o[g.rows.reshape(-1)] = og
+            a = o @ L["wo"]
+            if cfg.post_norms:
+                a = self._rmsnorm(a, L["post_attn_norm"])
+            x = x + a
+            m = self._mlp(self._rmsnorm(x, L["ffn_norm"]), L)
+            if cfg.post_norms:
+                m = self._rmsnorm(m, L["post_ffn_norm"])
+            x = x + m
+        np.maximum.at(cache.lengths, sl, pos + 1)
+        return self.logits(x if logit_rows is None else x[np.asarray(logit_rows, np.int64)])
 
-    # -- decode: one new token for every row of the batch -----------------------------------------
-    def decode_step(self, tokens: np.ndarray, positions: np.ndarray, cache: KVCache) -> np.ndarray:
-        """tokens/positions: [B]. Writes K/V at slot cache.used, attends over valid slots. Returns [B, V]."""
-        cfg = self.cfg
-        B = int(len(tokens))
-        H, K, hd = cfg.num_heads, cfg.num_kv_heads, cfg.hd
-        G = H // K
-        s_idx = cache.used
-        cos_t, sin_t = self._rope_tables(int(positions.max()) + 1)
-        cos, sin = cos_t[positions][:, None, :], sin_t[positions][:, None, :]  # [B,1,hd]
-        cache.valid[:, s_idx] = True
-        n = s_idx + 1
-        bias = np.where(cache.valid[:, :n], np.float32(0), np.float32(-np.inf))[:, None, None, :]  # [B,1,1,n]
-        x = self.emb[np.asarray(tokens, dtype=np.int64)]
-        scale = np.float32(1.0 / np.sqrt(hd))
-        for li, L in enumerate(self.layers):
-            h = self._rmsnorm(x, L["attn_norm"])
-            qkv = h @ L["wqkv"]
-            q = self._rope(qkv[:, : self.q_dim].reshape(B, H, hd), cos, sin)
-            k = self._rope(qkv[:, self.q_dim: self.q_dim + self.kv_dim].reshape(B, K, hd), cos, sin)
-            cache.k[li, :, :, s_idx] = k
-            cache.v[li, :, :, s_idx] = qkv[:, self.q_dim + self.kv_dim:].reshape(B, K, hd)
-            kk = cache.k[li, :, :, :n]  # [B,K,n,hd]
-            vv = cache.v[li, :, :, :n]
-            s = (q.reshape(B, K, G, hd) * scale) @ kk.transpose(0, 1, 3, 2)  # [B,K,G,n]
-            s += bias
-            s -= s.max(axis=-1, keepdims=True)
-            np.exp(s, out=s)
-            s /= s.sum(axis=-1, keepdims=True)
-            o = (s @ vv).reshape(B, self.q_dim)
-            x = x + o @ L["wo"]
-            x = x + self._mlp(self._rmsnorm(x, L["ffn_norm"]), L)
-        cache.used = n
-        return self.logits(x)
-
-    def teacher_forced_logits(self, tokens: list[int] | np.ndarray) -> np.ndarray:
+    # -- conveniences -------------------------------------------------------------------------------
+    def teacher_forced_logits(self, tokens: Sequence[int] | np.ndarray) -> np.ndarray:
         """Logits at every position of `tokens` ([T, V]): what the gate and validator compare."""
-        return self.prefill(np.asarray(tokens, dtype=np.int64), all_logits=True)
+        t = np.asarray(tokens, np.int64).reshape(-1)
+        cache = self.new_cache(1, len(t))
+        return self.forward(t, np.arange(len(t)), cache, np.zeros(len(t), np.int64))
+
+
+LlamaModel = Model  # the name older callers import

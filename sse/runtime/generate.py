@@ -1,23 +1,35 @@
-"""Batched generation: prefill each prompt, then decode all of them together.
+"""Continuous-batching generation over the engine's slot-based KV cache.
 
-Greedy at temperature 0 (deterministic: the same input gives the same tokens,
-whatever else is in the batch, up to float summation order of BLAS); seeded
-temperature/top-p sampling otherwise, with one RNG per request so a request's
-sample does not depend on its batch mates. Stops on EOS ids, stop strings, or
-max tokens. Records tokens in/out, time to first token, tokens/s, wall seconds.
+Why this shape: a static batch waits for its slowest row, so most rows sit idle
+once the short answers have ended. Here `n_slots` sequences are live at once; the
+moment one ends (EOS, its stop policy, a stop string, max_tokens) its slot is
+refilled from the waiting prompts, and the new prompt's suffix is prefilled in
+the same forward call that decodes the others. The head shared by all prompts
+is computed once per model (kvcache.PrefixCache) and copied into each slot.
+
+Decoding stays per-request: greedy at temperature 0; else temperature/top-p
+sampling from an RNG seeded by the request's seed and prompt, so a request's
+tokens do not depend on which other requests share its steps (the engine's
+per-token results do not depend on its batch neighbours either).
+Each result records tokens in/out, time to first token and wall seconds from
+admission, its share of the process CPU time, and why it ended:
+stop_on_block | eos | max_tokens | stop_string.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import xxhash
 
-from sse.runtime.engine import KVCache, LlamaModel
-from sse.runtime.threads import blas_threads, default_threads
+from sse.prompting import StopMatcher
+from sse.runtime.engine import Model
+from sse.runtime.kvcache import PrefixCache, SlotCache, machine_slots, machine_threads
+from sse.runtime.threads import blas_threads
 from sse.runtime.tokenizer import Tokenizer
 
 
@@ -29,6 +41,8 @@ class GenRequest:
     top_p: float = 1.0
     seed: int = 0
     stop: tuple[str, ...] = ()
+    # A fresh answer-shaped stop matcher per run of this request (sse.prompting.stop_matcher).
+    matcher: Callable[[], StopMatcher | None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -39,7 +53,8 @@ class GenResult:
     tokens_out: int
     ttft_s: float
     wall_s: float
-    finish_reason: str  # "eos" | "stop" | "length"
+    finish_reason: str  # "stop_on_block" | "eos" | "max_tokens" | "stop_string"
+    cpu_s: float = 0.0
     meta: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -76,89 +91,148 @@ def _stop_hit(text: str, stops: Sequence[str]) -> int | None:
     return min(hits) if hits else None
 
 
-def generate(model: LlamaModel, tok: Tokenizer, requests: Sequence[GenRequest],
-             eos_ids: Sequence[int] = (), threads: int | None = None) -> list[GenResult]:
-    """Decode every request in one batch (call with at most batch_size requests)."""
+@dataclass
+class _Live:
+    """One admitted request: its slot, what it has produced, and its clocks."""
+
+    index: int
+    slot: int
+    budget: int
+    rng: np.random.Generator
+    matcher: StopMatcher | None
+    admitted: float
+    ids: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)  # tokens to feed at the next step
+    position: int = 0  # position of pending[0]
+    text: str | None = None
+    ttft: float = 0.0
+    cpu: float = 0.0
+    finish: str = "max_tokens"
+
+
+@dataclass
+class Scheduler:
+    """Runs requests through `n_slots` slots until every request has ended."""
+
+    model: Model
+    tok: Tokenizer
+    n_slots: int
+    eos: frozenset[int]
+    prefixes: PrefixCache | None = None
+    steps: int = 0
+    peak_cache_bytes: int = 0
+
+    def run(self, requests: Sequence[GenRequest]) -> list[GenResult]:
+        max_ctx = self.model.cfg.max_position_embeddings
+        for i, r in enumerate(requests):
+            if not r.prompt_ids:
+                raise ValueError(f"request {i} has an empty prompt")
+            if len(r.prompt_ids) >= max_ctx:
+                raise ValueError(f"request {i}: prompt of {len(r.prompt_ids)} tokens exceeds the context of {max_ctx}")
+        prefix = self.prefixes.for_prompts(self.model, [r.prompt_ids for r in requests]) if self.prefixes else None
+        n_pre = len(prefix.tokens) if prefix is not None else 0
+        slots = SlotCache(self.model, max(1, min(self.n_slots, len(requests))),
+                          capacity=max(len(r.prompt_ids) for r in requests) + 1)
+        free = list(range(slots.cache.n_slots))[::-1]
+        queue = deque(range(len(requests)))
+        live: dict[int, _Live] = {}
+        results: list[GenResult | None] = [None] * len(requests)
+        t0 = time.perf_counter()
+
+        def finish(st: _Live, now: float) -> None:
+            r = requests[st.index]
+            text = st.text if st.text is not None else self.tok.decode(st.ids)
+            results[st.index] = GenResult(token_ids=st.ids, text=text, tokens_in=len(r.prompt_ids),
+                                          tokens_out=len(st.ids), ttft_s=st.ttft, wall_s=now - st.admitted,
+                                          finish_reason=st.finish, cpu_s=st.cpu)
+            slots.release(st.slot)
+            free.append(st.slot)
+            del live[st.slot]
+
+        while queue or live:
+            now = time.perf_counter() - t0
+            while queue and free:  # refill every free slot at once
+                i = queue.popleft()
+                r = requests[i]
+                slot = free.pop()
+                st = _Live(index=i, slot=slot, budget=max(0, min(r.max_tokens, max_ctx - len(r.prompt_ids))),
+                           rng=_rng(r), matcher=r.matcher() if r.matcher else None, admitted=now)
+                live[slot] = st
+                if st.budget == 0:
+                    finish(st, now)
+                    continue
+                use = prefix is not None and len(r.prompt_ids) > n_pre and tuple(r.prompt_ids[:n_pre]) == prefix.tokens
+                st.position = slots.load(slot, prefix if use else None)
+                st.pending = list(r.prompt_ids[st.position:])
+            if not live:
+                continue
+            order = sorted(live)
+            tokens = np.concatenate([np.asarray(live[s].pending, np.int64) for s in order])
+            counts = np.array([len(live[s].pending) for s in order])
+            positions = np.concatenate([np.arange(live[s].position, live[s].position + c)
+                                        for s, c in zip(order, counts, strict=True)])
+            slot_ids = np.repeat(np.asarray(order, np.int64), counts)
+            last = np.cumsum(counts) - 1
+            slots.fit(int(positions.max()) + 1)
+            self.peak_cache_bytes = max(self.peak_cache_bytes, slots.cache.nbytes())
+            if len(tokens) == 1:  # numpy sends 1-row matmuls to gemv, whose sums differ from gemm's rows:
+                tokens, positions, slot_ids = (np.repeat(a, 2) for a in (tokens, positions, slot_ids))
+            cpu0 = time.process_time()  # ...the same token twice keeps a lone sequence on the batched numerics
+            logits = self.model.forward(tokens, positions, slots.cache, slot_ids, logit_rows=last)
+            cpu = time.process_time() - cpu0
+            self.steps += 1
+            now = time.perf_counter() - t0
+            total = int(counts.sum())
+            for j, s in enumerate(order):
+                st = live[s]
+                st.cpu += cpu * int(counts[j]) / total
+                st.position += int(counts[j])
+                if not st.ids and st.ttft == 0.0:
+                    st.ttft = now - st.admitted
+                r = requests[st.index]
+                nxt = sample_token(logits[j], r.temperature, r.top_p, st.rng)
+                if self._accept(st, r, nxt):
+                    finish(st, now)
+                else:
+                    st.pending = [nxt]
+        self.peak_cache_bytes = max(self.peak_cache_bytes, slots.peak_bytes)
+        return [r for r in results if r is not None]
+
+    def _accept(self, st: _Live, r: GenRequest, tokid: int) -> bool:
+        """Record a sampled token; True when the request has ended."""
+        if tokid in self.eos:
+            st.finish = "eos"
+            return True
+        st.ids.append(tokid)
+        if r.stop or st.matcher is not None:
+            text = self.tok.decode(st.ids)
+            cut = _stop_hit(text, r.stop) if r.stop else None
+            if cut is not None:
+                st.text, st.finish = text[:cut], "stop_string"
+                return True
+            if st.matcher is not None:
+                end = st.matcher.feed(text)
+                if end is not None:
+                    st.text, st.finish = text[:end], "stop_on_block"
+                    return True
+        return len(st.ids) >= st.budget
+
+
+def generate(model: Model, tok: Tokenizer, requests: Sequence[GenRequest], eos_ids: Sequence[int] = (),
+             threads: int | None = None, slots: int | None = None,
+             prefixes: PrefixCache | None = None) -> list[GenResult]:
+    """Every request through continuous batching; results in request order.
+
+    slots: sequences decoded together (default: sized to this machine's cores and memory);
+    threads: BLAS threads (default: this machine's cores); prefixes: a per-model prefix cache
+    kept by the caller across calls (None: no prefix sharing).
+    """
     if not requests:
         return []
-    with blas_threads(threads if threads is not None else default_threads()):
-        return _generate(model, tok, requests, eos_ids)
-
-
-def _generate(model: LlamaModel, tok: Tokenizer, requests: Sequence[GenRequest],
-              eos_ids: Sequence[int]) -> list[GenResult]:
-    t0 = time.perf_counter()
-    eos = set(int(e) for e in (eos_ids or model.cfg.eos_token_ids))
-    B = len(requests)
-    max_ctx = model.cfg.max_position_embeddings
-    lens = [len(r.prompt_ids) for r in requests]
-    for i, n in enumerate(lens):
-        if n == 0:
-            raise ValueError(f"request {i} has an empty prompt")
-        if n >= max_ctx:
-            raise ValueError(f"request {i}: prompt of {n} tokens exceeds the context of {max_ctx}")
-    budgets = [max(0, min(r.max_tokens, max_ctx - n)) for r, n in zip(requests, lens, strict=True)]
-    Lmax = max(lens)
-    cache = KVCache(model.cfg, B, Lmax + max(budgets) + 1)
-    rngs = [_rng(r) for r in requests]
-    out_ids: list[list[int]] = [[] for _ in range(B)]
-    texts = ["" for _ in range(B)]
-    finish = ["length"] * B
-    ttft = [0.0] * B
-    wall = [0.0] * B
-    done = [False] * B
-
-    def accept(i: int, tokid: int) -> None:
-        r = requests[i]
-        if tokid in eos:
-            finish[i], done[i] = "eos", True
-            return
-        out_ids[i].append(tokid)
-        if r.stop:
-            text = tok.decode(out_ids[i])
-            cut = _stop_hit(text, r.stop)
-            if cut is not None:
-                texts[i] = text[:cut]
-                finish[i], done[i] = "stop", True
-                return
-        if len(out_ids[i]) >= budgets[i]:
-            done[i] = True
-
-    next_tok = np.zeros(B, np.int64)
-    for i, r in enumerate(requests):
-        logits = model.prefill(np.asarray(r.prompt_ids, np.int64), cache, row=i, slot0=Lmax - lens[i])
-        now = time.perf_counter() - t0
-        if budgets[i] == 0:
-            done[i] = True
-            wall[i] = now
-            continue
-        next_tok[i] = sample_token(logits, r.temperature, r.top_p, rngs[i])
-        ttft[i] = now
-        accept(i, int(next_tok[i]))
-        if done[i]:
-            wall[i] = now
-    cache.used = Lmax
-    active = np.array([i for i in range(B) if not done[i]], dtype=np.int64)
-    if len(active) < B:
-        cache.keep(active)
-    positions = np.array(lens, np.int64)[active]
-    while len(active):
-        logits = model.decode_step(next_tok[active], positions, cache)
-        now = time.perf_counter() - t0
-        positions = positions + 1
-        for j, i in enumerate(active):
-            r = requests[i]
-            next_tok[i] = sample_token(logits[j], r.temperature, r.top_p, rngs[i])
-            accept(int(i), int(next_tok[i]))
-            if done[i]:
-                wall[i] = now
-        still = np.array([not done[i] for i in active], bool)
-        if not still.all():
-            cache.keep(np.nonzero(still)[0])
-            active, positions = active[still], positions[still]
-    results = []
-    for i in range(B):
-        text = texts[i] if finish[i] == "stop" else tok.decode(out_ids[i])
-        results.append(GenResult(token_ids=out_ids[i], text=text, tokens_in=lens[i], tokens_out=len(out_ids[i]),
-                                 ttft_s=ttft[i], wall_s=wall[i], finish_reason=finish[i]))
-    return results
+    eos = frozenset(int(e) for e in (eos_ids or model.cfg.eos_token_ids))
+    n_threads = threads if threads is not None else machine_threads()
+    if slots is None:
+        longest = max(len(r.prompt_ids) + r.max_tokens for r in requests)
+        slots = machine_slots(model, longest, threads=n_threads)
+    with blas_threads(n_threads):
+        return Scheduler(model, tok, slots, eos, prefixes).run(requests)

@@ -16,8 +16,9 @@ import numpy as np
 
 from sse.artifacts.apr import AprFile
 from sse.core.errors import ArtifactError
+from sse.runtime.arch import ModelConfig
 from sse.runtime.chat import ChatTemplate
-from sse.runtime.engine import LlamaConfig, LlamaModel
+from sse.runtime.engine import Model
 from sse.runtime.quant import dequantize_q4_0, dequantize_q8_0
 from sse.runtime.tokenizer import Tokenizer
 
@@ -55,8 +56,8 @@ class NativeModel:
 
     path: Path
     metadata: dict[str, Any]
-    config: LlamaConfig
-    model: LlamaModel
+    config: ModelConfig
+    model: Model
     tokenizer: Tokenizer
     chat: ChatTemplate
 
@@ -68,12 +69,12 @@ class NativeModel:
 def load_native(path: str | os.PathLike[str], *, verify_tensors: bool = True) -> NativeModel:
     apr = AprFile(path, verify_tensors=verify_tensors)
     md = apr.metadata
-    if md.get("architecture", {}).get("architecture") != "llama":
-        raise ArtifactError(f"architecture {md.get('architecture', {}).get('architecture')!r} is not supported",
-                            file=str(path), field="metadata.architecture", fix="use a Llama-family model")
-    cfg = LlamaConfig.from_dict(md["architecture"])
+    if "architecture" not in md:
+        raise ArtifactError("metadata has no architecture", file=str(path), field="metadata.architecture",
+                            fix="convert the model again")
+    cfg = ModelConfig.from_dict(md["architecture"], file=str(path))
     weights = weights_from_apr(apr)
-    model = LlamaModel(cfg, weights)
+    model = Model(cfg, weights, file=str(path))
     del weights
     tok = tokenizer_from_apr(apr)
     tmd = md.get("tokenizer", {})

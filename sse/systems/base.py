@@ -89,4 +89,5 @@ BUILTIN_ADAPTER_MODULES: tuple[str, ...] = (
     "sse.systems.py2many",
     "sse.systems.native",
     "sse.systems.clis",
+    "sse.systems.llamacpp",
 )

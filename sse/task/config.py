@@ -60,6 +60,7 @@ class TaskConfig:
     seed: int = 0
     baseline: str | None = None
     bootstrap_resamples: int = 10_000
+    prompt_style: str = "auto"  # sse.prompting.PROMPT_STYLES
 
     def render(self, **values: str) -> tuple[str, str]:
         """(system, user) prompts with placeholders filled."""
@@ -146,14 +147,16 @@ def _check_placeholders(template: str, file: Path, fieldname: str) -> None:
 
 
 def load_task(path: str | Path) -> TaskConfig:
+    from sse.prompting import check_completion_allowed, check_prompt_style, check_stop_policy
+
     path = Path(path)
     raw = _load_yaml(path)
     top = _Section(raw, path, "", {"task", "evaluation", "prompts", "ground_truth", "analysis"})
     t = top.section("task", {"id", "description", "domain", "corpus"})
     ev = top.section("evaluation", {"runs", "systems", "registry", "price_table", "machine_price_per_hour",
                                     "temperature", "top_p", "max_tokens", "timeout_s", "seed", "stop",
-                                    "samples", "metrics"})
-    pr = top.section("prompts", {"system", "user_template"})
+                                    "samples", "metrics", "stop_policy"})
+    pr = top.section("prompts", {"system", "user_template", "style"})
     gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits", "allow_unsafe"})
     an = top.section("analysis", {"baseline", "bootstrap_resamples"})
 
@@ -200,6 +203,8 @@ def load_task(path: str | Path) -> TaskConfig:
         timeout_s=ev.get("timeout_s", float, 120.0),
         seed=ev.get("seed", int, 0),
         stop=tuple(str(s) for s in stop),
+        stop_policy=check_stop_policy(ev.get("stop_policy", str, "code_block"), file=str(path),
+                                      field="evaluation.stop_policy"),
     )
     system_prompt = pr.get("system", str, required=True)
     user_template = pr.get("user_template", str, required=True)
@@ -218,6 +223,8 @@ def load_task(path: str | Path) -> TaskConfig:
         max_output_bytes=lim.get("max_output_bytes", int, 1 << 20),
     )
     crates = gt.get("crates", list, [])
+    prompt_style = check_prompt_style(pr.get("style", str, "auto"), file=str(path), field="prompts.style")
+    check_completion_allowed(prompt_style, gtype, file=str(path), field="prompts.style")
     ground = GroundTruth(type=gtype, run_tests=gt.get("run_tests", bool, True),
                          crates=tuple(sorted(str(c) for c in crates)), limits=limits,
                          allow_unsafe=gt.get("allow_unsafe", bool, False))
@@ -225,7 +232,7 @@ def load_task(path: str | Path) -> TaskConfig:
         id=task_id, path=str(path.resolve()), description=t.get("description", str, ""), corpus=corpus,
         runs=runs, systems=tuple(systems), registry=registry, price_table=price_table,
         machine_price_per_hour=mpph, decoding=decoding, system_prompt=system_prompt,
-        user_template=user_template, ground_truth=ground, seed=ev.get("seed", int, 0),
+        user_template=user_template, ground_truth=ground, seed=ev.get("seed", int, 0), prompt_style=prompt_style,
         baseline=an.get("baseline", str, None), bootstrap_resamples=an.get("bootstrap_resamples", int, 10_000),
     )
 

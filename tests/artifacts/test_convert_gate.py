@@ -86,15 +86,18 @@ def test_unknown_gate_and_quantization_refused(tiny: Path, tmp_path: Path) -> No
 
 
 def test_unsupported_architectures(tiny: Path, tmp_path: Path) -> None:
-    g = make_tiny_gguf(tiny, tmp_path / "q.gguf", arch="qwen2")
-    with pytest.raises(ArtifactError, match="architecture 'qwen2' is not supported"):
+    g = make_tiny_gguf(tiny, tmp_path / "q.gguf", arch="mamba")
+    with pytest.raises(ArtifactError, match=r"architecture 'mamba' is not supported \(supported: gemma3, llama, "
+                                            r"phi3, qwen2, qwen3\)") as e:
         convert([g], tmp_path / "q.apr", "f32")
+    assert "\n" not in e.value.one_line()
     bad = tmp_path / "gpt2"
     bad.mkdir()
     cfg = json.loads((tiny / "config.json").read_text())
     cfg.update(model_type="gpt2", architectures=["GPT2LMHeadModel"])
     (bad / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ArtifactError, match="model_type 'gpt2' is not supported"):
+    with pytest.raises(ArtifactError, match="model_type 'gpt2' is not supported .supported: gemma3, gemma3_text, "
+                                            "llama, mistral, phi3, qwen2, qwen3"):
         convert([bad], tmp_path / "b.apr", "f32")
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a gguf at all" * 10)

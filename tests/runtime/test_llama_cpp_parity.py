@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sse.artifacts.convert import VALIDATION_PROMPTS, _quiet_stderr, convert
+from sse.artifacts.convert import VALIDATION_PROMPTS, convert
 from sse.runtime.generate import GenRequest, generate
+from sse.runtime.llamacpp_peer import quiet_stderr
 from sse.runtime.loader import load_native
 from sse.runtime.tiny import make_tiny_gguf
 
@@ -24,7 +25,7 @@ SMOLLM2 = Path(os.environ.get("SSE_SMOLLM2_GGUF",
 
 
 def _llama(path: Path, n_ctx: int = 512) -> llama_cpp.Llama:
-    with _quiet_stderr():
+    with quiet_stderr():
         return llama_cpp.Llama(model_path=str(path), n_threads=2, n_ctx=n_ctx, logits_all=True, verbose=False)
 
 

@@ -32,7 +32,9 @@ def test_native_adapter_generates_in_batches(tiny_apr: Path) -> None:
         assert c.tokens_in and c.tokens_in > 10 and c.tokens_out is not None and c.tokens_out <= 6
         assert c.ttft_s is not None and 0 < c.ttft_s <= c.latency_s
         assert c.cpu_s is not None and c.cpu_s >= 0 and c.dollars is None
-        assert c.meta["batch_size"] in (1, 2)
+        assert c.meta["slots"] == 2 and c.meta["prompt_style"] == "chat"
+        assert c.meta["finish_reason"] in ("eos", "max_tokens") and c.meta["stop_policy"] == "none"
+    assert ad.batch_size == 8  # prompts per call: a queue of 4 x the slots, so finished slots refill
     again = build_adapter(spec, None).generate(prompts[::-1])
     assert [c.text for c in again[::-1]] == [c.text for c in out]
 
@@ -44,3 +46,29 @@ def test_native_adapter_missing_apr_is_a_reason(tmp_path: Path) -> None:
     assert reason is not None and "no such .apr file" in reason
     out = ad.generate([_prompt(0, Decoding())])
     assert out[0].error and out[0].text == ""
+
+
+def test_completion_style_prompt_answer_and_key(tiny_apr: Path) -> None:
+    """A completion prompt continues the signature; the answer is the signature plus the continuation."""
+    ex = Example(id="add", python="def add(a: int, b: int) -> int:\n    return a + b\n", entry_point="add")
+    dec = Decoding(temperature=0.0, max_tokens=5, stop_policy="code_block")
+    chat = build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr)}), None)
+    comp = build_adapter(SystemSpec(name="t", kind="native",
+                                    options={"apr": str(tiny_apr), "prompt_style": "completion"}), None)
+    assert chat.prompt_style == "chat" and comp.prompt_style == "completion"
+    assert chat.extra_key(ex) is None and "pub fn add(a: i64, b: i64) -> i64 {" in comp.extra_key(ex)["text"]
+    assert comp.fingerprint() != chat.fingerprint()
+    (c,) = comp.generate([Prompt(system="S", user="U", example=ex, run=0, decoding=dec)])
+    assert c.error is None and c.text.startswith("pub fn add(a: i64, b: i64) -> i64 {")
+    assert c.meta["prompt_style"] == "completion" and c.meta["stop_policy"] == "code_block"
+    assert c.meta["finish_reason"] in ("stop_on_block", "eos", "max_tokens")
+
+
+def test_bad_prompt_style_option_is_one_line(tiny_apr: Path) -> None:
+    import pytest
+
+    from sse.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"models.yaml: systems.t.options.prompt_style: unknown prompt style"):
+        build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr), "prompt_style": "fim"},
+                                 registry_file="models.yaml"), None)

@@ -46,8 +46,8 @@ from typing import Any, Protocol
 from sse.core.records import Example, TestCase, Verdict, decode_value, encode_value
 from sse.core.sandbox import SandboxLimits, run_sandboxed
 from sse.core.store import content_key
+from sse.core.values import same_value as _same  # the one equality of expected values
 from sse.task.corpus import astmutants
-from sse.task.corpus.loader import _same
 
 GENERATOR_VERSION = 3
 PLUS_DIR = "_plus"
