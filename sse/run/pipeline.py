@@ -517,7 +517,9 @@ def collect(task: TaskConfig, plan: Plan, systems: list[str]) -> dict[str, Any]:
                                 "skipped_reason": None, "source": spec.source,
                                 "price_model": getattr(adapter, "price_model", None),
                                 "local": getattr(adapter, "local", spec.kind not in REMOTE_KINDS),
-                                "prompt_style": getattr(adapter, "prompt_style", None)}
+                                "prompt_style": getattr(adapter, "prompt_style", None),
+                                "oracle": bool(getattr(adapter, "oracle", False)),
+                                **({"pricing_basis": adapter.pricing_basis} if getattr(adapter, "pricing_basis", None) else {})}
         for run in range(_runs(task, plan)):
             try:
                 gen, gen_entries = read_entries(_gen_target(task.id, name, run))

@@ -11,6 +11,9 @@ from sse.task.spec import Decoding, Prompt, SystemSpec
 
 
 class ReferenceAdapter:
+    oracle = True  # reads the answer key: certifies the tests, is not a contender, costs nothing
+    pricing_basis = "none"
+
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
 

@@ -103,10 +103,14 @@ def test_command_system_that_hangs_or_crashes(project: Path, evaluated: set[str]
                 f'retries: 0, deterministic: true}}}}\n')
     rc, err = _sse(capfd, "evaluate", "--tasks", "tasks/t.yaml", "--models", "reference,det,flaky", "--runs", "2")
     lines = [ln for ln in err.splitlines() if ln.startswith("sse: ")]
-    assert rc == 1, err + capfd.readouterr().out[-3000:]
+    # a hang is the system's failure (exit 1); a command failing the same way on its first calls is an
+    # infrastructure fault: the system is skipped with the reason and the evaluation succeeds (issue 15)
+    hang = word == "no answer within"
+    assert rc == (1 if hang else 0), err + capfd.readouterr().out[-3000:]
     assert len(lines) == 1 and "flaky" in lines[0] and word in lines[0], err
+    assert hang or "skipped" in lines[0], err
     assert evaluated <= _store_keys(project)  # nothing lost; the good systems' work was reused
     samples = [json.loads(x) for x in (project / "reports" / "tiny" / "samples.jsonl").read_text().splitlines()]
     flaky = {s["status"] for s in samples if s["system"] == "flaky"}
-    assert flaky == ({"timeout"} if word == "no answer within" else {"infra_error"})
+    assert flaky == ({"timeout"} if hang else set())
     assert {s["status"] for s in samples if s["system"] == "reference"} == {"pass"}
