@@ -170,7 +170,8 @@ def generation(apr: str, n: int, max_tokens: int, ex: Any | None) -> dict[str, f
             "cpu_s_per_completion": sum(c.cpu_s or 0.0 for c in comps) / n,
             "mean_tokens_out": toks / n, "mean_tokens_in": sum(c.tokens_in or 0 for c in comps) / n}
     if ex is not None:
-        from sse.exec.dask import remote_generate, split
+        from sse.exec import split
+        from sse.exec.dask import remote_generate
 
         fp = adapter.fingerprint()
         for label in ("dask_first_s_per_completion", "dask_warm_s_per_completion"):

@@ -49,7 +49,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.scheduler:
         import os
 
-        from sse.exec.local import configure_executor
+        from sse.exec import configure_executor
 
         os.environ["SSE_SCHEDULER"] = args.scheduler  # doit's worker processes read it too
         configure_executor(args.scheduler)  # an unreachable scheduler fails here, before any work

@@ -6,7 +6,7 @@ go for verification. Completions and Verdicts come back as plain dataclasses. Wo
 shared file system: the client writes every result into its own store.
 
 Workers build adapters themselves from the shipped SystemSpec and TaskConfig and keep them in a
-per-process cache (`_ADAPTERS`), so a native model is loaded once per worker, not per task. A
+per-process cache (`sse.systems.base.adapter_for`), so a native model is loaded once per worker, not per task. A
 native model is found the way the client finds it, on the worker: `options.apr` (a path on the
 worker) or the acquisition layer (fetch with the pinned sha256 + convert + validate into the
 worker's own SSE_CACHE_DIR). The worker refuses to generate when its model's fingerprint differs
@@ -25,16 +25,15 @@ import dataclasses
 import os
 import socket
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sse.core.errors import SseError
 from sse.core.records import Completion, Verdict
 from sse.core.store import content_key
-from sse.systems.base import Adapter, build_adapter
+from sse.exec import Judge, n_parts, split
+from sse.systems.base import adapter_for
 from sse.task.spec import Prompt, SystemSpec
 
 T = TypeVar("T")
@@ -50,25 +49,6 @@ class ClusterError(SseError):
 
 
 # ------------------------------------------------------------------ shared helpers
-def split(items: Sequence[T], parts: int) -> list[list[T]]:
-    """Contiguous, balanced parts (concatenating them gives `items` back in order)."""
-    parts = max(1, min(parts, len(items)))
-    q, r = divmod(len(items), parts)
-    out, start = [], 0
-    for i in range(parts):
-        end = start + q + (1 if i < r else 0)
-        out.append(list(items[start:end]))
-        start = end
-    return out
-
-
-def n_parts(n: int, slots: int, min_batch: int) -> int:
-    """How many sub-batches: one per slot, but none smaller than min_batch (compiling batches is cheaper)."""
-    if n <= 0:
-        return 0
-    return max(1, min(slots, n // max(1, min_batch)))
-
-
 def identity() -> dict[str, Any]:
     """What a verdict computed in this process depends on beyond its request (and where it ran)."""
     from sse.core.sandbox import isolation_mode
@@ -96,9 +76,6 @@ def toolchain_label(tc: str) -> str:
 
 
 # ------------------------------------------------------------------ worker side
-_ADAPTERS: dict[str, Adapter] = {}
-_ADAPTER_LOADS: Counter[str] = Counter()  # system name -> adapters built in this process
-_ADAPTER_LOCK = threading.Lock()
 
 
 def _worker_address() -> str:
@@ -108,21 +85,6 @@ def _worker_address() -> str:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_adapter(task: Any, spec: SystemSpec) -> Adapter:
-    """The adapter for (task, spec), built once per worker process and kept."""
-    key = content_key(dataclasses.asdict(spec), dataclasses.asdict(task) if dataclasses.is_dataclass(task) else task)
-    with _ADAPTER_LOCK:
-        if key not in _ADAPTERS:
-            _ADAPTERS[key] = build_adapter(spec, task)
-            _ADAPTER_LOADS[spec.name] += 1
-        return _ADAPTERS[key]
-
-
-def adapter_loads() -> dict[str, int]:
-    """Adapters built in this process, by system (tests check a model loads once per worker)."""
-    return dict(_ADAPTER_LOADS)
 
 
 def _failed(prompts: Sequence[Prompt], system: str, msg: str) -> list[Completion]:
@@ -135,7 +97,7 @@ def remote_generate(task: Any, spec: SystemSpec, fingerprint: str | None, prompt
     worker cannot produce the client's model."""
     where = _worker_address()
     try:
-        adapter = worker_adapter(task, spec)
+        adapter = adapter_for(task=task, spec=spec)
         reason = adapter.unavailable_reason()
         if reason is not None:
             return _failed(prompts, spec.name, f"worker {where}: system unavailable there: {reason}")
@@ -278,21 +240,20 @@ class DaskExecutor:
             raise
 
     # -- the Executor protocol
-    def generate(self, task_path: str, system: str, prompts: list[Prompt]) -> list[Completion]:
+    def generate(self, spec: SystemSpec, task: Any, prompts: list[Prompt]) -> list[Completion]:
         if not prompts:
             return []
-        from sse.run.pipeline import _adapter, _spec, _task
-
-        task = _task(task_path)
-        spec = _spec(task, system)
-        fp = _adapter(task, system).fingerprint()
+        fp = adapter_for(spec, task).fingerprint()
         chunks = split(prompts, self.slots)
         return self._run(remote_generate, [(task, spec, fp, c) for c in chunks],
-                         lambda i, why: _failed(chunks[i], system, why))
+                         lambda i, why: _failed(chunks[i], spec.name, why))
 
-    def verify(self, requests: list[Any]) -> list[Verdict]:
+    def verify(self, requests: list[Any], judge: Judge | None = None) -> list[Verdict]:
+        """Verdicts from the workers' own scorers (a substituted `judge` runs here, in the client)."""
         if not requests:
             return []
+        if judge is not None:
+            return list(judge(requests))
         from sse.scorers import verdict_key
 
         threads = self.client.nthreads()  # one round trip for the cluster's state

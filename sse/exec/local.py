@@ -1,58 +1,49 @@
-"""Where generation and verification batches run: the executor seam.
+"""The local executor: generation in this process (adapters batch themselves); verification
+split into sub-batches over a process pool sized to the machine when the batch is big enough
+for that to pay (each sub-batch still compiles as one crate). Results are identical and in order.
 
-The pipeline hands batches of work to `get_executor()`; doit stays the
-orchestrator of stages and the content-addressed store stays with the caller,
-which writes every result that comes back.
-
-- `local` (default): generation in this process (adapters batch themselves);
-  verification split into sub-batches over a process pool sized to the machine
-  when the batch is big enough for that to pay (each sub-batch still compiles as
-  one crate). Results are identical and in order.
-- `dask`: SSE_SCHEDULER=tcp://HOST:PORT (or `configure_executor(address)`), see
-  sse.exec.dask and docs/distributed.md.
+Pool workers die with the process that made them (a parent-death signal plus a watchdog on the
+parent's pid), so a `kill -9` of `sse evaluate` leaves no worker behind.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import Any
 
 from sse.core.records import Completion, Verdict
-from sse.task.spec import Prompt
+from sse.exec import Judge, cpus, n_parts, split
+from sse.scorers import verify_batch
+from sse.systems.base import adapter_for
+from sse.task.spec import Prompt, SystemSpec
 
-SCHEDULER_ENV = "SSE_SCHEDULER"
 LOCAL_MIN_BATCH = 16  # below 2 x this a verify chunk stays one crate in one process
+PR_SET_PDEATHSIG = 1
 
 
-class Executor(Protocol):
-    name: str
-
-    @property
-    def slots(self) -> int:
-        """How many batches can run at once (processes or cluster threads)."""
-        ...
-
-    def generate(self, task_path: str, system: str, prompts: list[Prompt]) -> list[Completion]:
-        """Completions for prompts of one system of one task, in order."""
-        ...
-
-    def verify(self, requests: list[Any]) -> list[Verdict]:
-        """Verdicts for sse.scorers.VerifyRequest objects, in order."""
-        ...
-
-    def close(self) -> None:
-        """Release processes or connections."""
-        ...
-
-
-def _cpus() -> int:
+def _die_with(parent: int) -> None:
+    """Pool initializer: exit when `parent` is gone, however it died."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the watchdog alone
+        pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="sse-parent-watch").start()
 
 
 class LocalExecutor:
@@ -61,7 +52,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, workers: int | None = None, min_batch: int | None = None) -> None:
-        self._slots = workers or int(os.environ.get("SSE_LOCAL_WORKERS", "0")) or _cpus()
+        self._slots = workers or int(os.environ.get("SSE_LOCAL_WORKERS", "0")) or cpus()
         self.min_batch = min_batch or int(os.environ.get("SSE_LOCAL_MIN_BATCH", str(LOCAL_MIN_BATCH)))
         self._pool: ProcessPoolExecutor | None = None
 
@@ -69,26 +60,22 @@ class LocalExecutor:
     def slots(self) -> int:
         return self._slots
 
-    def generate(self, task_path: str, system: str, prompts: list[Prompt]) -> list[Completion]:
-        from sse.run.pipeline import _adapter, _task
-
-        return _adapter(_task(task_path), system).generate(prompts)
+    def generate(self, spec: SystemSpec, task: Any, prompts: list[Prompt]) -> list[Completion]:
+        return adapter_for(spec, task).generate(prompts)
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["sse.scorers", "sse.scorers.programs"])
-            self._pool = ProcessPoolExecutor(max_workers=self._slots, mp_context=ctx)
+            # fork: workers are this process's children (the parent-death signal reaches them) and no
+            # forkserver or resource tracker outlives us; the scorers are imported already.
+            ctx = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=self._slots, mp_context=ctx,
+                                             initializer=_die_with, initargs=(os.getpid(),))
         return self._pool
 
-    def verify(self, requests: list[Any]) -> list[Verdict]:
-        from sse.exec.dask import n_parts, split
-        from sse.run.pipeline import _verify_fns
-        from sse.scorers import verify_batch
-
-        fn = _verify_fns()[3]
+    def verify(self, requests: list[Any], judge: Judge | None = None) -> list[Verdict]:
+        fn = judge or verify_batch
         parts = n_parts(len(requests), self._slots, self.min_batch)
-        if fn is not verify_batch or parts <= 1:  # a substituted verifier (tests) or a small batch: here
+        if fn is not verify_batch or parts <= 1:  # a substituted judge (tests) or a small batch: here
             return list(fn(requests))
         pool = self._get_pool()
         futures: list[Future[list[Verdict]]] = [pool.submit(verify_batch, part) for part in split(requests, parts)]
@@ -110,54 +97,3 @@ class LocalExecutor:
 
     def close(self) -> None:
         self._drop_pool()
-
-
-_EXECUTOR: Executor | None = None
-_EXECUTOR_FOR: str | None = None
-_EXECUTOR_PID: int | None = None  # a forked child (doit -n) must not reuse its parent's pool or connection
-
-
-def _make(sched: str) -> Executor:
-    if sched in ("", "local"):
-        return LocalExecutor()
-    if "://" in sched or ":" in sched:
-        from sse.exec.dask import DaskExecutor
-
-        return DaskExecutor(sched)
-    from sse.core.errors import ConfigError
-
-    raise ConfigError(f"unknown scheduler {sched!r}", field=SCHEDULER_ENV,
-                      fix="use tcp://HOST:PORT of a `dask scheduler`, or 'local' / unset")
-
-
-def get_executor() -> Executor:
-    """The executor named by SSE_SCHEDULER ('' or 'local' -> this machine; tcp://HOST:PORT -> Dask).
-
-    Connecting to a scheduler is checked here with a short timeout (SSE_SCHEDULER_TIMEOUT,
-    default 5 s): an unreachable one is a one-line sse.exec.dask.ClusterError.
-    """
-    global _EXECUTOR, _EXECUTOR_FOR, _EXECUTOR_PID
-    sched = os.environ.get(SCHEDULER_ENV, "").strip()
-    if _EXECUTOR_PID != os.getpid():
-        _EXECUTOR, _EXECUTOR_FOR = None, None  # inherited through fork: abandon, never close, the parent's
-    if _EXECUTOR is None or _EXECUTOR_FOR != sched:
-        close_executor()
-        _EXECUTOR = _make(sched)
-        _EXECUTOR_FOR, _EXECUTOR_PID = sched, os.getpid()
-    return _EXECUTOR
-
-
-def configure_executor(scheduler: str | None) -> Executor:
-    """What `sse evaluate --scheduler ADDR` calls before running the graph: sets SSE_SCHEDULER
-    (None leaves the environment as it is) and connects now, so a bad address fails before any work."""
-    if scheduler is not None:
-        os.environ[SCHEDULER_ENV] = scheduler
-    return get_executor()
-
-
-def close_executor() -> None:
-    """Close the current executor (pool processes, cluster connection)."""
-    global _EXECUTOR, _EXECUTOR_FOR
-    if _EXECUTOR is not None and _EXECUTOR_PID == os.getpid():
-        _EXECUTOR.close()
-    _EXECUTOR, _EXECUTOR_FOR = None, None

@@ -40,9 +40,9 @@ from sse.core.store import (
     seal_of,
     sealed_size_ok,
 )
-from sse.exec.local import get_executor
+from sse.exec import Judge, get_executor
 from sse.run.progress import Progress
-from sse.systems.base import Adapter, build_adapter, extra_key
+from sse.systems.base import Adapter, adapter_for, clear_adapters, extra_key
 from sse.task.config import TaskConfig, load_tasks, systems_for
 from sse.task.spec import Prompt, SystemSpec
 
@@ -105,14 +105,8 @@ def _spec(task: TaskConfig, name: str) -> SystemSpec:
     return systems_for(task, [name])[0]
 
 
-_ADAPTERS: dict[tuple[str, str], Adapter] = {}
-
-
 def _adapter(task: TaskConfig, name: str) -> Adapter:
-    k = (task.path, name)
-    if k not in _ADAPTERS:
-        _ADAPTERS[k] = build_adapter(_spec(task, name), task)
-    return _ADAPTERS[k]
+    return adapter_for(_spec(task, name), task)
 
 
 @functools.cache
@@ -370,7 +364,7 @@ def action_generate(task_path: str, system: str, run: int) -> None:
             step = max(1, int(getattr(adapter, "batch_size", GEN_CHUNK))) * (ex.slots if ex.name != "local" else 1)
             for start in range(0, len(todo), step):
                 batch = todo[start:start + step]
-                comps = get_executor().generate(task_path, system, [p for *_, p in batch])
+                comps = get_executor().generate(_spec(task, system), task, [p for *_, p in batch])
                 for (name, i, key, prompt), comp in zip(batch, comps, strict=True):
                     cd = comp.to_dict() | {"key": key, "run": run}
                     if comp.error is None or comp.error_kind == "timeout":
@@ -395,12 +389,16 @@ def action_generate(task_path: str, system: str, run: int) -> None:
 
 
 # ------------------------------------------------------------------ stage: verify
+#: the judge of verify requests; None: the scorers' own (a test may count or stub verification)
+JUDGE: Judge | None = None
+
+
 @functools.cache
 def _verify_fns() -> tuple[Callable[..., Any], ...]:
     import sse.scorers.programs  # noqa: F401 - registers the program-suite judge
-    from sse.scorers import VerifyRequest, extract_rust, verdict_key, verify_batch
+    from sse.scorers import VerifyRequest, extract_rust, verdict_key
 
-    return VerifyRequest, extract_rust, verdict_key, verify_batch
+    return VerifyRequest, extract_rust, verdict_key
 
 
 def action_verify(task_path: str, system: str, run: int) -> None:
@@ -411,7 +409,7 @@ def action_verify(task_path: str, system: str, run: int) -> None:
 
 
 def _action_verify(task_path: str, system: str, run: int) -> None:
-    VerifyRequest, extract_rust, verdict_key, _ = _verify_fns()
+    VerifyRequest, extract_rust, verdict_key = _verify_fns()
     task = _task(task_path)
     gen_target = _gen_target(task.id, system, run)
     gen = _read_checked(gen_target, dict)
@@ -472,7 +470,7 @@ def _action_verify(task_path: str, system: str, run: int) -> None:
             step = max(VERIFY_CHUNK, 16 * get_executor().slots)  # keep every worker busy
             for start in range(0, len(items), step):
                 chunk = items[start:start + step]
-                verdicts = get_executor().verify([req for _, (req, _) in chunk])
+                verdicts = get_executor().verify([req for _, (req, _) in chunk], JUDGE)
                 for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
                     vd = v.to_dict() | {"key": vkey}
                     if v.status != "infra_error":
@@ -819,7 +817,7 @@ def run_doit(args: list[str], plan: Plan | None = None) -> int:
     _store.cache_clear()
     _store_keys.cache_clear()
     _task.cache_clear()
-    _ADAPTERS.clear()
+    clear_adapters()
     with contextlib.suppress(OSError):
         cache_root().mkdir(parents=True, exist_ok=True)
     # doit binds its output stream to sys.stdout at import time; give it the current one.

@@ -7,6 +7,8 @@ is stochastic, and whether it can run here at all.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -74,6 +76,36 @@ def build_adapter(spec: SystemSpec, task: Any) -> Adapter:
             fix=f"use one of {', '.join(sorted(_FACTORIES))}",
         )
     return factory(spec, task)
+
+
+_ADAPTERS: dict[str, Adapter] = {}
+_ADAPTER_LOADS: Counter[str] = Counter()  # system name -> adapters built in this process
+_ADAPTER_LOCK = threading.Lock()
+
+
+def adapter_for(spec: SystemSpec, task: Any) -> Adapter:
+    """The one adapter cache: an adapter per (registry entry, task) and process, so a native
+    model is loaded once per process (the run layer and every executor use this)."""
+    import dataclasses
+
+    from sse.core.store import content_key
+
+    key = content_key(dataclasses.asdict(spec), dataclasses.asdict(task) if dataclasses.is_dataclass(task) else task)
+    with _ADAPTER_LOCK:
+        if key not in _ADAPTERS:
+            _ADAPTERS[key] = build_adapter(spec, task)
+            _ADAPTER_LOADS[spec.name] += 1
+        return _ADAPTERS[key]
+
+
+def adapter_loads() -> dict[str, int]:
+    """Adapters built in this process, by system (tests check a model loads once per worker)."""
+    return dict(_ADAPTER_LOADS)
+
+
+def clear_adapters() -> None:
+    with _ADAPTER_LOCK:
+        _ADAPTERS.clear()
 
 
 def _load_builtin_kinds() -> None:

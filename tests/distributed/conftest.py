@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from cluster_helpers import Cluster, start_cluster  # noqa: E402
 
-from sse.exec.local import close_executor  # noqa: E402
+from sse.exec import close_executor  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from cluster_helpers import EXAMPLES, Cluster, build_results, start_cluster, verdict_workers, write_project
 
-from sse.exec.dask import ClusterError, DaskExecutor, adapter_loads
-from sse.exec.local import close_executor, get_executor
+from sse.exec import close_executor, get_executor
+from sse.exec.dask import ClusterError, DaskExecutor
 from sse.run.pipeline import Plan, run_doit
 from sse.scorers import VerifyRequest, verdict_key
+from sse.systems.base import adapter_loads
 from sse.task.config import GroundTruth
 from sse.task.corpus import load_corpus
 from sse.task.spec import Prompt
@@ -200,7 +201,10 @@ def test_ctrl_c_cancels_remote_work(cluster: Cluster, tmp_path: Path, monkeypatc
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt) as interrupted:  # its traceback keeps the futures referenced
-            ex.generate(str(project / "tasks" / "t.yaml"), "slow", prompts)
+            from sse.task.config import load_task, systems_for
+
+            task = load_task(project / "tasks" / "t.yaml")
+            ex.generate(systems_for(task, ["slow"])[0], task, prompts)
     finally:
         timer.cancel()
     deadline = time.monotonic() + 15

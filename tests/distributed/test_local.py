@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sse.core.records import Completion, Verdict
-from sse.exec.dask import identity, mismatch, n_parts, remote_generate, remote_verify, split
-from sse.exec.local import LocalExecutor, close_executor, get_executor
+from sse.exec import close_executor, get_executor, n_parts, split
+from sse.exec.dask import identity, mismatch, remote_generate, remote_verify
+from sse.exec.local import LocalExecutor
 from sse.scorers import VerifyRequest, verdict_key, verify_batch
 from sse.task.config import GroundTruth
 from sse.task.corpus import load_corpus
@@ -116,7 +117,7 @@ def test_get_executor_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _child(q: Any) -> None:
-    import sse.exec.local as m
+    import sse.exec as m
 
     before = m._EXECUTOR_PID
     m.get_executor()
@@ -127,7 +128,7 @@ def test_forked_child_gets_its_own_executor(monkeypatch: pytest.MonkeyPatch) -> 
     """`doit -n N` forks: a child must not use its parent's pool or cluster connection."""
     import multiprocessing
 
-    import sse.exec.local as m
+    import sse.exec as m
 
     monkeypatch.delenv("SSE_SCHEDULER", raising=False)
     close_executor()

@@ -17,7 +17,7 @@ VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 
 @pytest.fixture(autouse=True)
 def counting_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sse.scorers import VerifyRequest, extract_rust, verdict_key, verify_batch
+    from sse.scorers import verify_batch
 
     def counted(reqs: list[Any]) -> list[Any]:
         for r in reqs:
@@ -25,7 +25,7 @@ def counting_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
         return verify_batch(reqs)
 
     VERIFIED.clear()
-    monkeypatch.setattr(pipeline, "_verify_fns", lambda: (VerifyRequest, extract_rust, verdict_key, counted))
+    monkeypatch.setattr(pipeline, "JUDGE", counted)
 
 
 PLAN = Plan(task_glob="tasks/t.yaml", output="reports")
