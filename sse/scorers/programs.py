@@ -215,11 +215,16 @@ def _program_limits(limits: Limits) -> dict[str, Any]:
 
 def run_suite(example: Example, mode: Literal["python", "exec"], command: Sequence[str] = (),
               limits: Limits | None = None, select: Sequence[str] | None = None,
-              ro_binds: Sequence[str] = ()) -> SuiteRun:
+              ro_binds: Sequence[str] = (), minimal_view: bool | None = None) -> SuiteRun:
     """Run the example's pytest suite in a fresh copy of its folder, with the program redirected.
 
     mode "python": to the Python program itself (counts invocations); "exec": to `command`
-    (run sandboxed by the launcher). `select`: nodeids to run (default: the whole suite)."""
+    (run sandboxed by the launcher). `select`: nodeids to run (default: the whole suite).
+    `minimal_view` (default: for "exec") shows the command only system libraries, /usr/bin and its
+    working copy, with the suite's files hidden; an interpreter run (a mutant of the corpus's own
+    program) needs its standard library, so it gets the sandbox's ordinary read-only view."""
+    if minimal_view is None:
+        minimal_view = mode == "exec"
     if not example.folder:
         raise VerifyError(f"program example {example.id} has no folder", field="folder",
                           fix="load program corpora with sse.task.corpus.load_corpus")
@@ -244,7 +249,7 @@ def run_suite(example: Example, mode: Literal["python", "exec"], command: Sequen
             "sandbox_py": str(tools / "sse_sandbox.py"), "command": list(command), "root": str(root),
             "results": str(results_path), "log": str(log_path), "limits": _program_limits(limits),
             "max_timeouts": MAX_TIMEOUTS, "baseline_env": baseline, "ro_binds": list(ro_binds),
-            "minimal_view": mode == "exec", "hide": _suite_files(root) if mode == "exec" else [],
+            "minimal_view": minimal_view, "hide": _suite_files(root) if mode == "exec" else [],
         }
         cfg_path = work / "redirect.json"
         cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
@@ -590,7 +595,7 @@ def _run_variant(example: Example, source: str, kept: Sequence[str], limits: Lim
     prog = _variant_dir(example, source)
     try:
         return run_suite(example, "exec", [sandbox_python(), str(prog / example.entry_point)], limits=limits,
-                         select=kept, ro_binds=[str(prog)])
+                         select=kept, ro_binds=[str(prog)], minimal_view=False)
     finally:
         shutil.rmtree(prog.parent, ignore_errors=True)
 
@@ -623,7 +628,7 @@ def mutation_score(example: Example, cert: Certification, store: Store | None = 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         runs = list(pool.map(lambda m: _run_variant(example, m.source, ok, limits), ms))
     mutants = []
-    problem = None if ok else "no kept test passes against the sandboxed Python"
+    problem = None if ok else f"no kept test passes against the sandboxed Python: {control.stderr_tail[-300:]}"
     for m, r in zip(ms, runs, strict=True):
         if not r.results and not r.timed_out:
             problem = f"a mutant's suite run did not start: {r.stderr_tail[-200:]}"

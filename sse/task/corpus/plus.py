@@ -634,9 +634,10 @@ def sandbox_python() -> str:
     with _py_lock:
         if _sandbox_py is None:
             want = f"{sys.version_info[0]}.{sys.version_info[1]}"
-            cands = [os.path.realpath(sys.executable), sys.executable,
-                     *(x for x in (shutil.which(f"python{want}", path=p) for p in ("/usr/bin", "/usr/local/bin", "/bin"))
-                       if x)]
+            # a system interpreter first: it needs no view of the caller's home (the minimal views
+            # the scorers give untrusted programs show system paths only)
+            cands = [*(x for x in (shutil.which(f"python{want}", path=p) for p in ("/usr/bin", "/usr/local/bin", "/bin"))
+                       if x), os.path.realpath(sys.executable), sys.executable]
             for c in dict.fromkeys(cands):
                 r = run_sandboxed([c, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                   limits=SandboxLimits(wall_s=20))
