@@ -1,10 +1,12 @@
-"""doit entry point: the task graph lives in sse.run.pipeline (`doit list` shows the stages).
+"""doit entry point, a thin shim: the task graph lives in sse.graph (`doit list` shows the stages).
 
 Environment: SSE_TASKS (glob of task YAML, default tasks/python-to-rust.yaml),
 SSE_MODELS (comma list), SSE_RUNS, SSE_OUTPUT (default reports), SSE_CACHE_DIR.
 """
 
-from sse.run.pipeline import DOIT_CONFIG, doit_tasks
+from sse.graph import doit_config, plan_from_env, prepare_cache, task_creators
 
-globals().update(doit_tasks())
+prepare_cache()
+DOIT_CONFIG = doit_config()
+globals().update(task_creators(plan_from_env()))
 __all__ = ["DOIT_CONFIG"]

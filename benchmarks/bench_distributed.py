@@ -145,7 +145,7 @@ def overhead(ex: Any, reqs: list[VerifyRequest]) -> dict[str, float]:
 def generation(apr: str, n: int, max_tokens: int, ex: Any | None) -> dict[str, float]:
     """Native generation of n prompts, in-process; and through Dask when ex is given (first call
     includes the model load on each worker, the second does not)."""
-    from sse.run.pipeline import render_prompt
+    from sse.run.generate import render_prompt
     from sse.scorers import rust_signature
     from sse.systems.base import build_adapter
     from sse.task.config import load_task

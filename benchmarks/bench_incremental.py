@@ -52,10 +52,11 @@ def make_project(root: Path, n_examples: int, n_systems: int, runs: int) -> None
 def phase(root: Path, stage: str) -> None:
     """Body of one timed phase (runs in a fresh process)."""
     from sse.core.records import Completion, Verdict
-    from sse.run import pipeline
-    from sse.systems.base import register_kind
+    from sse.graph import run_doit
+    from sse.run.context import Plan
+    from sse.systems.base import AdapterBase, register_kind
 
-    class Fake:
+    class Fake(AdapterBase):
         def __init__(self, spec: Any, task: Any) -> None:
             self.spec = spec
             self.batch_size = 256
@@ -79,9 +80,8 @@ def phase(root: Path, stage: str) -> None:
     def stub(reqs: list[Any]) -> list[Verdict]:
         return [Verdict(status="pass", tests_passed=3, tests_total=3) for _ in reqs]
 
-    pipeline.JUDGE = stub
     os.chdir(root)
-    rc = pipeline.run_doit(["-v", "0", stage], pipeline.Plan(task_glob="tasks/bench.yaml", output="reports"))
+    rc = run_doit(["-v", "0", stage], Plan(task_glob="tasks/bench.yaml", output="reports"), judge=stub)
     if rc != 0:
         raise SystemExit(rc)
 

@@ -42,7 +42,7 @@ TASK = ROOT / "tasks" / "python-to-rust.yaml"
 def prompt_ids(apr: str, n: int) -> tuple[list[list[int]], dict[str, Any]]:
     """The task's chat prompts for its first n examples, tokenised by the model (weights not loaded)."""
     from sse.artifacts.apr import AprFile
-    from sse.run.pipeline import render_prompt
+    from sse.run.generate import render_prompt
     from sse.runtime.chat import ChatTemplate
     from sse.runtime.loader import tokenizer_from_apr
     from sse.scorers import rust_signature

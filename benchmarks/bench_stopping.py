@@ -30,7 +30,7 @@ def main() -> int:
     a = ap.parse_args()
     from sse.artifacts.stages import ensure_apr
     from sse.prompting import render_completion, stop_matcher
-    from sse.run.pipeline import render_prompt
+    from sse.run.generate import render_prompt
     from sse.runtime.generate import GenRequest, generate
     from sse.runtime.kvcache import PrefixCache
     from sse.runtime.loader import load_native

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sse.core.store import StoreReport, cache_root, check_store, repair_store, sqlite_state
 
-DEP_FILE = "doit.sqlite3"  # doit's dependency file (sse.run.pipeline.DOIT_CONFIG), in the cache root
+DEP_FILE = "doit.sqlite3"  # doit's dependency file (sse.graph.doit_config), in the cache root
 
 
 def _root(args: argparse.Namespace) -> Path:

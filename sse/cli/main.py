@@ -28,7 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from sse.run.pipeline import Plan, report_dir, run_doit
+    from sse.graph import run_doit
+    from sse.run.context import Plan, report_dir
     from sse.task.config import load_tasks, systems_for
 
     models = [m for m in (args.models or "").split(",") if m]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from sse.core.records import Completion, Example
 from sse.task.spec import Decoding, Prompt, SystemSpec
@@ -38,10 +39,88 @@ class Adapter(Protocol):
         ...
 
 
+DEFAULT_BATCH = 4  # prompts per generate() call unless the adapter says otherwise
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What the run layer and the analysis need to know about a system, as its adapter declares it."""
+
+    batch_size: int = DEFAULT_BATCH  # prompts per generate() call (completions are stored after each)
+    local: bool = True  # runs on this machine (priced by machine time) rather than a remote service
+    oracle: bool = False  # reads the answer key: certifies the tests, not a contender
+    pricing_basis: str | None = None  # "tokens", "machine_time", "none"; None: the analysis decides
+    price_model: str | None = None  # the price-table row for token pricing
+    prompt_style: str | None = None  # chat / completion, when the adapter fixed it
+
+
+class AdapterBase:
+    """Defaults for every trait and hook; an adapter overrides what differs (class or instance
+    attributes, or properties). Kinds outside this package subclass it too."""
+
+    spec: SystemSpec
+    batch_size: int = DEFAULT_BATCH
+    local: bool = True
+    oracle: bool = False
+    pricing_basis: str | None = None
+    price_model: str | None = None
+    prompt_style: str | None = None
+    #: option names this kind reads; None: not declared (no check). Unknown options are a ConfigError.
+    known_options: ClassVar[frozenset[str] | None] = None
+
+    def traits(self) -> Traits:
+        return Traits(batch_size=int(self.batch_size), local=bool(self.local), oracle=bool(self.oracle),
+                      pricing_basis=self.pricing_basis, price_model=self.price_model, prompt_style=self.prompt_style)
+
+    def extra_key(self, example: Example) -> Any:
+        """What, beyond the rendered prompt, the output depends on (None: nothing)."""
+        return None
+
+    @classmethod
+    def check_options(cls, spec: SystemSpec) -> None:
+        """Strict option validation: an option this kind does not read is a one-line ConfigError."""
+        if cls.known_options is None:
+            return
+        unknown = sorted(set(spec.options) - cls.known_options)
+        if unknown:
+            from sse.core.errors import ConfigError
+
+            raise ConfigError(f"unknown option {unknown[0]!r} for a {spec.kind} system",
+                              file=spec.registry_file or None, field=f"systems.{spec.name}.options.{unknown[0]}",
+                              fix=f"use one of {', '.join(sorted(cls.known_options)) or '(none)'}")
+
+    # graph-time knowledge, asked before any adapter is built
+    @classmethod
+    def static_identity(cls, spec: SystemSpec) -> str | None:
+        """What identifies the system at graph-load time without building it; None: build and ask."""
+        return None
+
+    @classmethod
+    def stage_deps(cls, spec: SystemSpec) -> list[str]:
+        """Files generation needs beyond the examples (e.g. a validated model file)."""
+        return []
+
+    @classmethod
+    def stage_tasks(cls, spec: SystemSpec) -> Iterator[dict[str, Any]]:
+        """Graph tasks (plain dicts) that make those files (fetch, convert, validate)."""
+        return iter(())
+
+
+def traits(adapter: Adapter) -> Traits:
+    """The adapter's declared traits; an adapter not built on AdapterBase gets the defaults."""
+    return adapter.traits() if isinstance(adapter, AdapterBase) else Traits()
+
+
 def extra_key(adapter: Adapter, example: Example) -> Any:
-    """What, beyond the rendered prompt, an adapter's output depends on (optional hook)."""
-    hook = getattr(adapter, "extra_key", None)
-    return hook(example) if callable(hook) else None
+    """What, beyond the rendered prompt, an adapter's output depends on."""
+    return adapter.extra_key(example) if isinstance(adapter, AdapterBase) else None
+
+
+def kind_class(kind: str) -> type[AdapterBase]:
+    """The class that holds a kind's graph-time knowledge (AdapterBase for plain factories)."""
+    _load_builtin_kinds()
+    factory = _FACTORIES.get(kind)
+    return factory if isinstance(factory, type) and issubclass(factory, AdapterBase) else AdapterBase
 
 
 AdapterFactory = Callable[[SystemSpec, Any], Adapter]
@@ -75,6 +154,8 @@ def build_adapter(spec: SystemSpec, task: Any) -> Adapter:
             field=f"systems.{spec.name}.kind",
             fix=f"use one of {', '.join(sorted(_FACTORIES))}",
         )
+    if isinstance(factory, type) and issubclass(factory, AdapterBase):
+        factory.check_options(spec)
     return factory(spec, task)
 
 
@@ -108,11 +189,24 @@ def clear_adapters() -> None:
         _ADAPTERS.clear()
 
 
+ENTRY_POINT_GROUP = "sse.systems"  # other packages add kinds: name = kind, value = module:factory
+
+
 def _load_builtin_kinds() -> None:
+    """Import the built-in adapter modules (each registers its kinds), then the kinds other
+    packages declare under the `sse.systems` entry point (a kind registered already wins)."""
     import importlib
+    from importlib.metadata import entry_points
 
     for mod in BUILTIN_ADAPTER_MODULES:
         importlib.import_module(mod)
+    if not _ENTRY_POINTS_READ:
+        _ENTRY_POINTS_READ.append(True)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            _FACTORIES.setdefault(ep.name, ep.load())
+
+
+_ENTRY_POINTS_READ: list[bool] = []  # entry points are read once per process
 
 
 # Each module registers its kinds with @register_kind on import.

@@ -22,14 +22,15 @@ from sse.core.errors import SseError, SystemError_
 from sse.core.records import Completion
 from sse.prompting import check_prompt_style, render_completion, resolve_style, stop_matcher
 from sse.runtime.llamacpp_peer import llama_cpp_version, quiet_stderr
-from sse.systems.base import register_kind
+from sse.systems.base import AdapterBase, register_kind
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
 MISSING = "llama-cpp-python is not installed (pip install 'single-shot-eval[llamacpp]', built with " \
           "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\")"
 
 
-class LlamaCppAdapter:
+@register_kind("llamacpp")
+class LlamaCppAdapter(AdapterBase):
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
         self.task = task
@@ -220,7 +221,3 @@ class LlamaCppAdapter:
         return Completion(system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg,
                           error_kind="crash")
 
-
-@register_kind("llamacpp")
-def _make(spec: SystemSpec, task: Any) -> LlamaCppAdapter:
-    return LlamaCppAdapter(spec, task)

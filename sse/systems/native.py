@@ -16,13 +16,14 @@ Dollars stay None: the analysis prices the measured machine time (cpu_s, latency
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from sse.core.errors import SseError, SystemError_
 from sse.core.records import Completion
-from sse.core.store import file_key
+from sse.core.store import content_key, file_key
 from sse.prompting import (
     check_completion_allowed,
     check_prompt_style,
@@ -30,7 +31,7 @@ from sse.prompting import (
     resolve_style,
     stop_matcher,
 )
-from sse.systems.base import register_kind
+from sse.systems.base import AdapterBase, register_kind
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
 QUEUE_FACTOR = 4  # prompts per generate() call, per slot: a longer queue keeps slots busy
@@ -43,7 +44,8 @@ class _Rendered:
     answer_prefix: str = ""
 
 
-class NativeAdapter:
+@register_kind("native")
+class NativeAdapter(AdapterBase):
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
         self.task = task
@@ -140,6 +142,24 @@ class NativeAdapter:
             self._auto_style = resolve_style("auto", bool(template))
         return self._auto_style
 
+    # -- graph-time knowledge: a native model is identified by its validated .apr (a file dep) -------
+    @classmethod
+    def static_identity(cls, spec: SystemSpec) -> str | None:
+        """Never convert at graph load: the registry entry identifies it, the .apr is a file dep."""
+        return content_key("native", asdict(spec.prices), spec.source, spec.options)
+
+    @classmethod
+    def stage_deps(cls, spec: SystemSpec) -> list[str]:
+        from sse.artifacts.stages import validated_path
+
+        return [str(validated_path(spec))]
+
+    @classmethod
+    def stage_tasks(cls, spec: SystemSpec) -> Iterator[dict[str, Any]]:
+        from sse.artifacts.stages import doit_model_tasks
+
+        return doit_model_tasks(spec)
+
     def extra_key(self, example: Any) -> Any:
         """A completion prompt is not the task's chat text: its own text joins the generation key."""
         if example.kind != "function" or self.prompt_style != "completion":
@@ -214,7 +234,3 @@ class NativeAdapter:
         return Completion(system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg,
                           error_kind="crash")
 
-
-@register_kind("native")
-def _make(spec: SystemSpec, task: Any) -> NativeAdapter:
-    return NativeAdapter(spec, task)

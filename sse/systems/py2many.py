@@ -15,11 +15,12 @@ from typing import Any
 
 from sse.core import proc
 from sse.core.records import Completion
-from sse.systems.base import register_kind
+from sse.systems.base import AdapterBase, register_kind
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
 
-class Py2ManyAdapter:
+@register_kind("py2many")
+class Py2ManyAdapter(AdapterBase):
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
         self.workers = int(spec.options.get("workers", 2))
@@ -74,9 +75,5 @@ class Py2ManyAdapter:
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             return list(pool.map(self._one, prompts))
 
-
-@register_kind("py2many")
-def _build(spec: SystemSpec, task: Any) -> Py2ManyAdapter:
-    return Py2ManyAdapter(spec, task)
 
 

@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from sse.core.records import Completion, Example
-from sse.systems.base import register_kind
+from sse.systems.base import AdapterBase, register_kind
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
 
-class ReferenceAdapter:
+@register_kind("reference")
+class ReferenceAdapter(AdapterBase):
     oracle = True  # reads the answer key: certifies the tests, is not a contender, costs nothing
     pricing_basis = "none"
 
@@ -43,7 +44,3 @@ class ReferenceAdapter:
             ))
         return out
 
-
-@register_kind("reference")
-def _build(spec: SystemSpec, task: Any) -> ReferenceAdapter:
-    return ReferenceAdapter(spec, task)

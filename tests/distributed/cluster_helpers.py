@@ -14,7 +14,7 @@ from pathlib import Path
 
 import fake_kinds  # noqa: F401 - registers the fake kind in the test (client) process
 
-from sse.run.pipeline import read_entries
+from sse.run.shards import read_entries
 
 HERE = Path(__file__).parent
 DASK = str(Path(sys.executable).parent / "dask")

@@ -15,7 +15,8 @@ from cluster_helpers import EXAMPLES, Cluster, build_results, start_cluster, ver
 
 from sse.exec import close_executor, get_executor
 from sse.exec.dask import ClusterError, DaskExecutor
-from sse.run.pipeline import Plan, run_doit
+from sse.graph import run_doit
+from sse.run.context import Plan
 from sse.scorers import VerifyRequest, verdict_key
 from sse.systems.base import adapter_loads
 from sse.task.config import GroundTruth

@@ -650,7 +650,9 @@ def test_edited_command_script_is_regenerated_through_the_graph(tmp_path: Path, 
                                                                  fake_path: Path) -> None:
     """Issue 19.1 end to end: after editing the script, `generate` is out of date and the new
     answers replace the cached ones (before: the old answers were reported as up to date)."""
-    from sse.run.pipeline import Plan, read_entries, run_doit
+    from sse.graph import run_doit
+    from sse.run.context import Plan
+    from sse.run.shards import read_entries
 
     reg = _registry_with_script(tmp_path)
     proj = reg.parent

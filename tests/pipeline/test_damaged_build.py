@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sse.run.pipeline import Plan, read_entries, run_doit
+from sse.graph import run_doit
+from sse.run.context import Plan
+from sse.run.shards import read_entries
 
 PLAN = Plan(task_glob="tasks/t.yaml", output="reports")
 

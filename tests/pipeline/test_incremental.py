@@ -8,24 +8,31 @@ from typing import Any
 
 import pytest
 
+from sse import graph
 from sse.core.store import Store
-from sse.run import pipeline
-from sse.run.pipeline import Plan, read_entries, run_doit
+from sse.run.context import Plan
+from sse.run.shards import read_entries
 
 VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 
 
 @pytest.fixture(autouse=True)
-def counting_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+def counting_verifier() -> None:
+    VERIFIED.clear()
+
+
+def counted(reqs: list[Any]) -> list[Any]:
+    """The scorers' own judge, counting the requests it is handed."""
     from sse.scorers import verify_batch
 
-    def counted(reqs: list[Any]) -> list[Any]:
-        for r in reqs:
-            VERIFIED[r.example.id] += 1
-        return verify_batch(reqs)
+    for r in reqs:
+        VERIFIED[r.example.id] += 1
+    return verify_batch(reqs)
 
-    VERIFIED.clear()
-    monkeypatch.setattr(pipeline, "JUDGE", counted)
+
+def run_doit(args: list[str], plan: Plan) -> int:
+    """The graph with the counting judge in the run context (the seam tests use)."""
+    return graph.run_doit(args, plan, judge=counted)
 
 
 PLAN = Plan(task_glob="tasks/t.yaml", output="reports")

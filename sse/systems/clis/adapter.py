@@ -30,6 +30,7 @@ from sse.core import proc
 from sse.core.errors import ConfigError
 from sse.core.records import Completion
 from sse.core.store import content_key
+from sse.systems.base import AdapterBase
 from sse.systems.budget import Budget
 from sse.systems.clis.outcome import ANSI, NETWORK, CallResult, Invocation, env_with, one_line, unreachable
 from sse.task.spec import Decoding, Prompt, SystemSpec
@@ -60,7 +61,7 @@ def joined(prompt: Prompt) -> str:
     return f"{prompt.system.strip()}\n\n{prompt.user}" if prompt.system.strip() else prompt.user
 
 
-class CliAdapter:
+class CliAdapter(AdapterBase):
     """Shared machinery; subclasses say how to invoke the tool and how to read its answer."""
 
     kind: ClassVar[str] = ""

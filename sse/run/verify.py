@@ -1,0 +1,126 @@
+"""The verify stage: a verdict for every completion of a system and run (compile + tests in a sandbox)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from sse.core.records import Verdict, example_from_dict
+from sse.core.store import DamagedBuildFile, content_key
+from sse.run.context import RunContext
+from sse.run.generate import completion_ok, run_generate
+from sse.run.progress import Progress
+from sse.run.shards import (
+    RETRY,
+    Fresh,
+    finish_sharded,
+    gen_target,
+    old_shard,
+    read_checked,
+    shard_path,
+    shard_reusable,
+    ver_target,
+)
+
+VERIFY_CHUNK = 64
+
+
+def rebuild(ctx: RunContext, e: DamagedBuildFile, system: str, run: int) -> None:
+    """A damaged build file is dropped and its generate and verify steps redone: every entry
+    comes back from the store (cache hits), anything the store lost is recomputed."""
+    print(f"sse: warning: {e.path}: damaged build file ({e.message}); rebuilt from the store", file=sys.stderr)
+    for p in (e.path, e.path.with_suffix(".keys")):
+        p.unlink(missing_ok=True)
+    run_generate(ctx, system, run)
+    _verify(ctx, system, run)
+
+
+def run_verify(ctx: RunContext, system: str, run: int) -> None:
+    try:
+        _verify(ctx, system, run)
+    except DamagedBuildFile as e:  # a generate file: rebuild it, then verify again
+        rebuild(ctx, e, system, run)
+
+
+def _verify(ctx: RunContext, system: str, run: int) -> None:
+    from sse.scorers import VerifyRequest, extract_rust, verdict_key
+
+    task = ctx.task
+    gtarget = gen_target(task.id, system, run)
+    gen = read_checked(gtarget, dict)
+    target = ver_target(task.id, system, run)
+    config = content_key(asdict(task.ground_truth))
+    header: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
+                              "deterministic": gen["deterministic"], "verified": 0, "cache_hits": 0,
+                              "config": config}
+    names: list[str] = []
+    fresh: Fresh = {}
+    if gen["skipped"] is None:
+        raw = {d["id"]: d for d in ctx.payload()["examples"]}
+        store, have = ctx.store, ctx.store_keys()
+        todo: dict[str, tuple[Any, list[tuple[str, int]]]] = {}
+        for pos, gname in enumerate(gen["shards"]):
+            name = content_key("verify-shard", config, gname)
+            names.append(name)
+            if shard_reusable(target, name, "verdict", have):
+                continue
+            gentries = read_checked(shard_path(gtarget, gname), list)
+            prev = {e["completion_key"] + "/" + e["example_key"]: e for e in old_shard(target, config, pos)}
+            entries: list[dict[str, Any]] = []
+            for g in gentries:
+                d = raw[g["example_id"]]
+                comp = g["completion"]
+                base = {"example_id": d["id"], "example_key": d["key"], "completion_key": g["key"]}
+                if not completion_ok(g):
+                    entries.append(base | {"key": "", "rust_key": "", "verdict": None})
+                    continue
+                if comp.get("error_kind") == "timeout":  # the system was too slow: its failure, no Rust to judge
+                    vkey = content_key("generation-timeout", g["key"])
+                    v = Verdict(status="timeout", key=vkey, tests_total=len(d["tests"]),
+                                diagnostics=str(comp.get("error") or "generation timed out"))
+                    entries.append(base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True})
+                    continue
+                old = prev.get(g["key"] + "/" + d["key"])
+                if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
+                    entries.append(old)
+                    header["cache_hits"] += 1
+                    continue
+                ex = example_from_dict(d)
+                rust = extract_rust(comp.get("text") or "", ex)
+                req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
+                vkey = verdict_key(req)
+                entry = base | {"key": vkey, "rust_key": content_key("rust", rust) if rust else "", "rust": rust}
+                cached = store.get("verdict", vkey)
+                if cached is not None:
+                    header["cache_hits"] += 1
+                    entries.append(entry | {"verdict": cached})
+                else:
+                    entries.append(entry | {"verdict": None})
+                    todo.setdefault(vkey, (req, []))[1].append((name, len(entries) - 1))
+            fresh[name] = (entries, [])
+        items = list(todo.items())
+        n_total = sum(len(e) for e, _ in fresh.values())
+        with Progress(f"verify {task.id} {system} r{run}", total=n_total,
+                      done=n_total - sum(len(ix) for _, (_, ix) in items), hits=header["cache_hits"]) as bar:
+            step = max(VERIFY_CHUNK, 16 * ctx.executor.slots)  # keep every worker busy
+            for start in range(0, len(items), step):
+                chunk = items[start:start + step]
+                verdicts = ctx.executor.verify([req for _, (req, _) in chunk], ctx.judge)
+                for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
+                    vd = v.to_dict() | {"key": vkey}
+                    if v.status != "infra_error":
+                        store.put("verdict", vkey, vd)
+                    else:
+                        bar.fail()
+                    for name, i in where:
+                        fresh[name][0][i]["verdict"] = vd
+                    header["verified"] += 1
+                bar.advance(sum(len(ix) for _, (_, ix) in chunk))
+        for entries, keys in fresh.values():
+            for e in entries:
+                if e["verdict"] is None or e["verdict"].get("status") == "infra_error":
+                    keys.append(RETRY)
+                elif e["key"] and not e.get("synthetic"):
+                    keys.append(e["key"])
+    finish_sharded(target, header, names, fresh)
