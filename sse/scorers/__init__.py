@@ -8,7 +8,9 @@
   the allowed crates and the isolation in force.
 
 For program tasks: `build_program` / `run_program` (sse.scorers.program), `run_sandboxed`
-(sse.core.sandbox) and `register_program_judge`. Soundness: sse.scorers.mutants.
+(sse.core.sandbox). Scorers are keyed by ground-truth type (sse.scorers.registry:
+`register_scorer`, `scorer_for`; other packages add types with the `sse.scorers` entry point).
+Soundness: sse.scorers.mutants.
 See docs/ground-truth.md.
 """
 
@@ -18,13 +20,13 @@ from sse.core.sandbox import SandboxLimits, SandboxResult, isolation_mode, run_s
 from sse.scorers.api import (
     VerifyRequest,
     extract_rust,
-    register_program_judge,
     rust_signature,
     test_code,
     verdict_key,
     verify_batch,
 )
 from sse.scorers.program import BuildResult, build_program, run_program
+from sse.scorers.registry import register_scorer, scorer_for
 
 __all__ = [
     "BuildResult",
@@ -34,7 +36,8 @@ __all__ = [
     "build_program",
     "extract_rust",
     "isolation_mode",
-    "register_program_judge",
+    "register_scorer",
+    "scorer_for",
     "run_program",
     "run_sandboxed",
     "rust_signature",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sse.core.errors import CorpusError, SseError
 from sse.core.records import Example, Verdict
@@ -24,8 +25,7 @@ MAX_BATCH = 120
 MIN_SHARD = 30  # below this per worker, one crate is cheaper than two (fixed cost per crate)
 
 __all__ = [
-    "VerifyRequest", "extract_rust", "rust_signature", "verdict_key", "verify_batch", "test_code",
-    "register_program_judge",
+    "VerifyRequest", "extract_rust", "judge_functions", "rust_signature", "test_code", "verdict_key", "verify_batch",
 ]
 
 
@@ -64,16 +64,6 @@ def _safe_tests(ex: Example) -> str:
         return f"<corpus error: {e.one_line()}>"
 
 
-ProgramJudge = Callable[[Sequence[VerifyRequest]], list[Verdict]]
-_program_judge: ProgramJudge | None = None
-
-
-def register_program_judge(judge: ProgramJudge) -> None:
-    """The program-corpus code registers how a program example's suite is run (see sse.scorers.program)."""
-    global _program_judge
-    _program_judge = judge
-
-
 def verify_batch(requests: list[VerifyRequest]) -> list[Verdict]:
     """Verdicts in request order. Identical requests (same verdict key) are judged once;
     infra errors are retried once and then reported as infra_error, never as a model failure."""
@@ -90,7 +80,7 @@ def verify_batch(requests: list[VerifyRequest]) -> list[Verdict]:
     return [dataclasses.replace(judged[k], key=k, isolation=isolation_mode()) for k in keys]
 
 
-def _shards(cands: list[tuple[str, Candidate]]) -> list[list[tuple[str, Candidate]]]:
+def _shards(cands: list[tuple[Any, Candidate]]) -> list[list[tuple[Any, Candidate]]]:
     """Crates of at most MAX_BATCH modules, and at least one per worker when there are enough
     candidates (rustc's front end is single-threaded; two crates use two cores)."""
     if not cands:
@@ -106,7 +96,7 @@ def _workers() -> int:
     return max(1, int(env)) if env else max(1, min(4, os.cpu_count() or 1))
 
 
-def _one_shard(chunk: list[tuple[str, Candidate]]) -> list[Verdict]:
+def _one_shard(chunk: list[tuple[Any, Candidate]]) -> list[Verdict]:
     try:
         return verify_candidates([c for _, c in chunk])
     except SseError as e:
@@ -115,7 +105,7 @@ def _one_shard(chunk: list[tuple[str, Candidate]]) -> list[Verdict]:
         return [Verdict("infra_error", diagnostics=f"harness: {e}")] * len(chunk)
 
 
-def _map_shards(shards: list[list[tuple[str, Candidate]]]) -> list[list[Verdict]]:
+def _map_shards(shards: list[list[tuple[Any, Candidate]]]) -> list[list[Verdict]]:
     if len(shards) <= 1:
         return [_one_shard(c) for c in shards]
     with ThreadPoolExecutor(max_workers=min(_workers(), len(shards))) as pool:
@@ -123,35 +113,38 @@ def _map_shards(shards: list[list[tuple[str, Candidate]]]) -> list[list[Verdict]
 
 
 def _judge(items: list[tuple[str, VerifyRequest]]) -> dict[str, Verdict]:
+    """Requests without code are `no_code`; the rest go to the scorer of their ground-truth type."""
+    from sse.scorers.registry import scorer_for, scorer_key
+
     out: dict[str, Verdict] = {}
-    cands: list[tuple[str, Candidate]] = []
-    programs: list[tuple[str, VerifyRequest]] = []
+    groups: dict[str, list[tuple[str, VerifyRequest]]] = {}
     for k, r in items:
         if r.rust is None or not r.rust.strip():
             out[k] = Verdict("no_code", diagnostics="no Rust code found in the completion")
             continue
-        if r.example.kind == "program" or r.ground_truth.type == "program":
-            programs.append((k, r))
-            continue
+        groups.setdefault(scorer_key(r), []).append((k, r))
+    for gt_type, group in groups.items():
+        for (k, _), v in zip(group, scorer_for(gt_type)([r for _, r in group]), strict=True):
+            out[k] = v
+    return out
+
+
+def judge_functions(requests: Sequence[VerifyRequest]) -> list[Verdict]:
+    """The `compiler` scorer: function examples compiled with their test driver, in shared crates."""
+    out: dict[int, Verdict] = {}
+    cands: list[tuple[int, Candidate]] = []
+    for i, r in enumerate(requests):
+        assert r.rust is not None
         try:
             driver = generate_driver(r.example)
             expected = expectations(r.example)
         except CorpusError as e:
-            out[k] = Verdict("infra_error", diagnostics=f"corpus problem, not the model's: {e.one_line()}"[:1500])
+            out[i] = Verdict("infra_error", diagnostics=f"corpus problem, not the model's: {e.one_line()}"[:1500])
             continue
         if not r.ground_truth.run_tests:
             driver, expected = "pub(crate) fn run(_r: &mut crate::sse_rt::Runner) {}\n", ()
-        cands.append((k, Candidate(r.rust, driver, expected, r.ground_truth.limits, r.ground_truth.allow_unsafe)))
+        cands.append((i, Candidate(r.rust, driver, expected, r.ground_truth.limits, r.ground_truth.allow_unsafe)))
     for chunk, verdicts in zip(_shards(cands), _map_shards(_shards(cands)), strict=True):
-        for (k, _), v in zip(chunk, verdicts, strict=True):
-            out[k] = v
-    if programs:
-        if _program_judge is None:
-            from sse.scorers.program import default_program_judge
-
-            pv = default_program_judge([r for _, r in programs])
-        else:
-            pv = _program_judge([r for _, r in programs])
-        for (k, _), v in zip(programs, pv, strict=True):
-            out[k] = v
-    return out
+        for (i, _), v in zip(chunk, verdicts, strict=True):
+            out[i] = v
+    return [out[i] for i in range(len(requests))]

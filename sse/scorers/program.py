@@ -5,8 +5,8 @@ with `cargo build --offline` against the Debian registry (/usr/share/cargo/regis
 source replacement) when the task allows crates. The manifest is written by us: the model
 cannot add a build.rs, a proc-macro crate of its own or a dependency outside the allowed
 set (an `extern crate`/`use` of anything else is a compile error). `run_sandboxed` from
-sse.core.sandbox runs the binary; the program-corpus code builds its suites on both and
-registers a judge with `sse.scorers.api.register_program_judge`.
+sse.core.sandbox runs the binary; the program-corpus code (sse.scorers.programs) builds its
+suites on both: the `program` scorer of sse.scorers.registry.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sse.scorers.rustc import (
 )
 
 if TYPE_CHECKING:
-    from sse.scorers.api import VerifyRequest
+    pass
 
 DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
 KNOWN_CRATES = ("clap", "rand", "regex", "serde", "serde_json")
@@ -186,19 +186,3 @@ def run_program(binary: Path, args: Sequence[str] = (), stdin: bytes | None = No
                 limits: SandboxLimits | None = None) -> object:
     """Run a built program in the sandbox (cwd = a fresh temporary directory)."""
     return run_sandboxed([str(binary), *args], stdin=stdin, limits=limits or SandboxLimits())
-
-
-def default_program_judge(requests: Sequence[VerifyRequest]) -> list[Verdict]:
-    """Without a registered suite runner a program can only be built, never judged a pass."""
-    out = []
-    for r in requests:
-        assert r.rust is not None
-        b = build_program(r.rust, r.ground_truth.crates, timeout_s=r.ground_truth.limits.compile_timeout_s)
-        try:
-            failed = b.verdict_if_failed()
-            out.append(failed or Verdict("infra_error", compile_s=b.compile_s,
-                                         diagnostics="built, but no program suite runner is registered "
-                                                     "(sse.scorers.api.register_program_judge)"))
-        finally:
-            b.cleanup()
-    return out

@@ -18,7 +18,7 @@ Flow for one candidate:
 
 Examples without a kept test fall back to the differential mode (Python vs binary on argument
 vectors; `meta["evidence"] == "differential"`, weaker evidence), else an infra_error.
-Importing this module registers the judge with `sse.scorers.api.register_program_judge`.
+`program_judge` is the `program` scorer (named in sse.scorers.registry; importing this module registers nothing).
 """
 
 from __future__ import annotations
@@ -884,7 +884,7 @@ def judge_one(example: Example, rust: str, gt: GroundTruth, store: Store | None)
 
 
 def program_judge(requests: Sequence[Any]) -> list[Verdict]:
-    """The judge registered with sse.scorers.api: VerifyRequests of program examples -> Verdicts."""
+    """The `program` scorer (sse.scorers.registry): VerifyRequests of program examples -> Verdicts."""
     store = Store()
     try:
         def one(r: Any) -> Verdict:
@@ -899,13 +899,6 @@ def program_judge(requests: Sequence[Any]) -> list[Verdict]:
         store.close()
 
 
-def register() -> None:
-    from sse.scorers.api import register_program_judge
-
-    register_program_judge(program_judge)
-
-
-register()
 
 
 __all__ = ["Certification", "MutationScore", "certify", "certify_many", "classify_suite", "differential",

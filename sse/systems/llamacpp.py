@@ -31,6 +31,8 @@ MISSING = "llama-cpp-python is not installed (pip install 'single-shot-eval[llam
 
 @register_kind("llamacpp")
 class LlamaCppAdapter(AdapterBase):
+    known_options = frozenset({"n_ctx", "threads", "prompt_style", "gguf"})
+
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
         self.task = task

@@ -46,6 +46,8 @@ class _Rendered:
 
 @register_kind("native")
 class NativeAdapter(AdapterBase):
+    known_options = frozenset({"quantization", "gate", "batch_size", "threads", "prompt_style", "apr"})
+
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
         self.task = task

@@ -21,6 +21,8 @@ from sse.task.spec import Decoding, Prompt, SystemSpec
 
 @register_kind("py2many")
 class Py2ManyAdapter(AdapterBase):
+    known_options = frozenset({"workers", "timeout_s"})
+
     def __init__(self, spec: SystemSpec, task: Any = None) -> None:
         self.spec = spec
         self.workers = int(spec.options.get("workers", 2))

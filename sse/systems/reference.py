@@ -12,6 +12,7 @@ from sse.task.spec import Decoding, Prompt, SystemSpec
 
 @register_kind("reference")
 class ReferenceAdapter(AdapterBase):
+    known_options = frozenset()
     oracle = True  # reads the answer key: certifies the tests, is not a contender, costs nothing
     pricing_basis = "none"
 

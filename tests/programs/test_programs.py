@@ -306,10 +306,10 @@ def test_program_certify_command_rejects_a_function_corpus() -> None:
         args.func(args)
 
 
-def test_importing_the_module_registers_the_judge(programs) -> None:
-    from sse.scorers import api
+def test_the_program_scorer_is_the_suite_judge(programs) -> None:
+    from sse.scorers.registry import scorer_for
 
-    assert api._program_judge is programs.program_judge
+    assert scorer_for("program") is programs.program_judge
 
 
 @needs_rustc
