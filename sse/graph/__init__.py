@@ -38,11 +38,17 @@ from sse.run.verify import run_verify
 from sse.systems.base import clear_adapters, kind_class
 from sse.task.config import TaskConfig, load_task, load_tasks, systems_for
 
-STAGE_DOCS = {"corpus": "load and confirm corpora", "fetch": "fetch model files (sha256-checked, pickle-free)",
-              "convert": "convert models to .apr (KL-gated)", "validate": "validate .apr (checksums, logits)",
-              "generate": "completions per system and run", "verify": "verdicts: compile + tests in a sandbox",
-              "stats": "samples.jsonl, intervals, paired tests, costs, frontiers -> results.json",
-              "pareto": "the Pareto frontier table and plot", "report": "report.md / report.html"}
+STAGE_DOCS = {
+    "corpus": "load and confirm corpora",
+    "fetch": "fetch model files (sha256-checked, pickle-free)",
+    "convert": "convert models to .apr (KL-gated)",
+    "validate": "validate .apr (checksums, logits)",
+    "generate": "completions per system and run",
+    "verify": "verdicts: compile + tests in a sandbox",
+    "stats": "samples.jsonl, intervals, paired tests, costs, frontiers -> results.json",
+    "pareto": "the Pareto frontier table and plot",
+    "report": "report.md / report.html",
+}
 
 
 # ------------------------------------------------------------------ the process's run state
@@ -57,7 +63,9 @@ class _Session:
 
     def context(self, task_path: str) -> RunContext:
         if task_path not in self.contexts:
-            self.contexts[task_path] = RunContext(task=load_task(task_path), session=self.store, judge=self.judge)
+            self.contexts[task_path] = RunContext(
+                task=load_task(task_path), session=self.store, judge=self.judge
+            )
         return self.contexts[task_path]
 
 
@@ -93,8 +101,14 @@ def _report(task_path: str, plan_json: str) -> None:
     run_report(_ctx(task_path), Plan.from_json(plan_json))
 
 
-ACTIONS: dict[str, Callable[..., None]] = {"corpus": _corpus, "generate": _generate, "verify": _verify,
-                                           "stats": _stats, "pareto": _pareto, "report": _report}
+ACTIONS: dict[str, Callable[..., None]] = {
+    "corpus": _corpus,
+    "generate": _generate,
+    "verify": _verify,
+    "stats": _stats,
+    "pareto": _pareto,
+    "report": _report,
+}
 
 
 def guarded(action: str, *args: Any) -> bool:
@@ -141,20 +155,28 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
     plan_json = plan.to_json()
     stage_done: set[str] = set()
     for task in tasks:
-        ctx = _SESSION.contexts.setdefault(task.path, RunContext(task=task, session=_SESSION.store,
-                                                                 judge=_SESSION.judge))
+        ctx = _SESSION.contexts.setdefault(
+            task.path, RunContext(task=task, session=_SESSION.store, judge=_SESSION.judge)
+        )
         systems = [s.name for s in systems_for(task, list(plan.models) or None)]
         examples_json = str(build_dir(task.id) / "examples.json")
-        yield {"basename": "corpus", "name": task.id, "actions": [(_corpus, [task.path])],
-               "file_dep": [*corpus_files(task), task.path], "targets": [examples_json],
-               "doc": "load the corpus and confirm every expected value by running the Python"}
+        yield {
+            "basename": "corpus",
+            "name": task.id,
+            "actions": [(_corpus, [task.path])],
+            "file_dep": [*corpus_files(task), task.path],
+            "targets": [examples_json],
+            "doc": "load the corpus and confirm every expected value by running the Python",
+        }
         for name in systems:
             spec = ctx.spec(name)
             if name not in stage_done:
                 stage_done.add(name)
                 yield from kind_class(spec.kind).stage_tasks(spec)
         ver_targets: list[str] = []
-        prompt_key = content_key(task.system_prompt, task.user_template, asdict(task.decoding), task.prompt_style)
+        prompt_key = content_key(
+            task.system_prompt, task.user_template, asdict(task.decoding), task.prompt_style
+        )
         verify_key = content_key(asdict(task.ground_truth))
         for name in systems:
             fp = _static_fingerprint(ctx, name)
@@ -162,37 +184,60 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
             for run in range(ctx.runs(plan)):
                 gen_t, ver_t = gen_target(task.id, name, run), ver_target(task.id, name, run)
                 dep0 = [f"generate:{task.id}:{name}:r0"] if det and run > 0 else []
-                yield {"basename": "generate", "name": f"{task.id}:{name}:r{run}",
-                       "actions": [(_generate, [task.path, name, run])],
-                       "file_dep": [examples_json, *model_stage_deps(task, name)], "targets": [str(gen_t)],
-                       "task_dep": dep0,
-                       "uptodate": [config_changed(content_key(BUILD_FORMAT, fp, prompt_key, run)),
-                                    (_store_has_all, [str(gen_t), "completion"], {})],
-                       "doc": f"completions of {name}, run {run}" + (" (copy of run 0: deterministic)"
-                                                                     if dep0 else "")}
-                yield {"basename": "verify", "name": f"{task.id}:{name}:r{run}",
-                       "actions": [(_verify, [task.path, name, run])],
-                       "file_dep": [str(gen_t)], "targets": [str(ver_t)],
-                       "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
-                       "uptodate": [config_changed(content_key(BUILD_FORMAT, verify_key)),
-                                    (_store_has_all, [str(ver_t), "verdict"], {})],
-                       "doc": f"compile and test {name}'s Rust, run {run}"}
+                yield {
+                    "basename": "generate",
+                    "name": f"{task.id}:{name}:r{run}",
+                    "actions": [(_generate, [task.path, name, run])],
+                    "file_dep": [examples_json, *model_stage_deps(task, name)],
+                    "targets": [str(gen_t)],
+                    "task_dep": dep0,
+                    "uptodate": [
+                        config_changed(content_key(BUILD_FORMAT, fp, prompt_key, run)),
+                        (_store_has_all, [str(gen_t), "completion"], {}),
+                    ],
+                    "doc": f"completions of {name}, run {run}"
+                    + (" (copy of run 0: deterministic)" if dep0 else ""),
+                }
+                yield {
+                    "basename": "verify",
+                    "name": f"{task.id}:{name}:r{run}",
+                    "actions": [(_verify, [task.path, name, run])],
+                    "file_dep": [str(gen_t)],
+                    "targets": [str(ver_t)],
+                    "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
+                    "uptodate": [
+                        config_changed(content_key(BUILD_FORMAT, verify_key)),
+                        (_store_has_all, [str(ver_t), "verdict"], {}),
+                    ],
+                    "doc": f"compile and test {name}'s Rust, run {run}",
+                }
                 ver_targets.append(str(ver_t))
         rdir = report_dir(plan, task.id)
-        yield {"basename": "stats", "name": task.id,
-               "actions": [(_stats, [task.path, plan_json, systems])],
-               "file_dep": [examples_json, *ver_targets],
-               "targets": [str(rdir / "samples.jsonl"), str(rdir / "results.json")],
-               "uptodate": [config_changed(content_key(plan_json, systems))],
-               "doc": "samples.jsonl, intervals, comparisons, costs and Pareto frontiers -> results.json"}
-        yield {"basename": "pareto", "name": task.id, "actions": [(_pareto, [task.path, plan_json])],
-               "file_dep": [str(rdir / "results.json")],
-               "targets": [str(rdir / "pareto.json"), str(rdir / "pareto.svg")],
-               "doc": "the Pareto frontier table and plot"}
-        yield {"basename": "report", "name": task.id, "actions": [(_report, [task.path, plan_json])],
-               "file_dep": [str(rdir / "results.json"), str(rdir / "pareto.json")],
-               "targets": [str(rdir / "report.md"), str(rdir / "report.html")],
-               "doc": "report.md and report.html"}
+        yield {
+            "basename": "stats",
+            "name": task.id,
+            "actions": [(_stats, [task.path, plan_json, systems])],
+            "file_dep": [examples_json, *ver_targets],
+            "targets": [str(rdir / "samples.jsonl"), str(rdir / "results.json")],
+            "uptodate": [config_changed(content_key(plan_json, systems))],
+            "doc": "samples.jsonl, intervals, comparisons, costs and Pareto frontiers -> results.json",
+        }
+        yield {
+            "basename": "pareto",
+            "name": task.id,
+            "actions": [(_pareto, [task.path, plan_json])],
+            "file_dep": [str(rdir / "results.json")],
+            "targets": [str(rdir / "pareto.json"), str(rdir / "pareto.svg")],
+            "doc": "the Pareto frontier table and plot",
+        }
+        yield {
+            "basename": "report",
+            "name": task.id,
+            "actions": [(_report, [task.path, plan_json])],
+            "file_dep": [str(rdir / "results.json"), str(rdir / "pareto.json")],
+            "targets": [str(rdir / "report.md"), str(rdir / "report.html")],
+            "doc": "report.md and report.html",
+        }
 
 
 def task_creators(plan: Plan) -> dict[str, Any]:
@@ -207,13 +252,16 @@ def task_creators(plan: Plan) -> dict[str, Any]:
     names = {fn: name for name, fn in ACTIONS.items()}
     for t in all_tasks:
         if "actions" in t:
-            t["actions"] = [(guarded, [names[a[0]], *a[1]]) if isinstance(a, tuple) and a[0] in names else a
-                            for a in t["actions"]]
+            t["actions"] = [
+                (guarded, [names[a[0]], *a[1]]) if isinstance(a, tuple) and a[0] in names else a
+                for a in t["actions"]
+            ]
     by_base: dict[str, list[dict[str, Any]]] = {}
     for t in all_tasks:
         by_base.setdefault(t["basename"], []).append(t)
     creators: dict[str, Any] = {}
     for base, items in by_base.items():
+
         def creator(items: list[dict[str, Any]] = items, base: str = base) -> Iterator[dict[str, Any]]:
             yield {"basename": base, "name": None, "doc": STAGE_DOCS.get(base, base)}
             for t in items:
@@ -232,7 +280,12 @@ def prepare_cache() -> None:
 
 
 def doit_config() -> dict[str, Any]:
-    return {"default_tasks": ["report"], "dep_file": str(doit_state_file()), "backend": "sqlite3", "verbosity": 1}
+    return {
+        "default_tasks": ["report"],
+        "dep_file": str(doit_state_file()),
+        "backend": "sqlite3",
+        "verbosity": 1,
+    }
 
 
 class PlanLoader(NamespaceTaskLoader):  # a doit TaskLoader2
@@ -256,8 +309,12 @@ def plan_from_env() -> Plan:
     """The Plan of the `doit` command line (dodo.py): SSE_TASKS, SSE_MODELS, SSE_RUNS, SSE_OUTPUT."""
     models = tuple(m for m in os.environ.get("SSE_MODELS", "").split(",") if m)
     runs = os.environ.get("SSE_RUNS")
-    return Plan(task_glob=os.environ.get("SSE_TASKS", Plan.task_glob), models=models,
-                runs=int(runs) if runs else None, output=os.environ.get("SSE_OUTPUT", "reports"))
+    return Plan(
+        task_glob=os.environ.get("SSE_TASKS", Plan.task_glob),
+        models=models,
+        runs=int(runs) if runs else None,
+        output=os.environ.get("SSE_OUTPUT", "reports"),
+    )
 
 
 def reset(judge: Judge | None = None) -> None:
@@ -279,5 +336,17 @@ def run_doit(args: list[str], plan: Plan | None = None, judge: Judge | None = No
     return int(DoitMain(PlanLoader(plan if plan is not None else plan_from_env(), config)).run(args))
 
 
-__all__ = ["ACTIONS", "STAGE_DOCS", "Plan", "PlanLoader", "doit_config", "guarded", "iter_doit_tasks",
-           "plan_from_env", "prepare_cache", "reset", "run_doit", "task_creators"]
+__all__ = [
+    "ACTIONS",
+    "STAGE_DOCS",
+    "Plan",
+    "PlanLoader",
+    "doit_config",
+    "guarded",
+    "iter_doit_tasks",
+    "plan_from_env",
+    "prepare_cache",
+    "reset",
+    "run_doit",
+    "task_creators",
+]

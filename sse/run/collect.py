@@ -39,12 +39,21 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
     for name in systems:
         spec = ctx.spec(name)
         tr = traits(ctx.adapter(name))
-        info: dict[str, Any] = {"name": name, "kind": spec.kind, "version": spec.version,
-                                "prices": asdict(spec.prices), "fingerprint": None, "deterministic": None,
-                                "skipped_reason": None, "source": spec.source,
-                                "price_model": tr.price_model, "local": tr.local, "prompt_style": tr.prompt_style,
-                                "oracle": tr.oracle,
-                                **({"pricing_basis": tr.pricing_basis} if tr.pricing_basis else {})}
+        info: dict[str, Any] = {
+            "name": name,
+            "kind": spec.kind,
+            "version": spec.version,
+            "prices": asdict(spec.prices),
+            "fingerprint": None,
+            "deterministic": None,
+            "skipped_reason": None,
+            "source": spec.source,
+            "price_model": tr.price_model,
+            "local": tr.local,
+            "prompt_style": tr.prompt_style,
+            "oracle": tr.oracle,
+            **({"pricing_basis": tr.pricing_basis} if tr.pricing_basis else {}),
+        }
         for run in range(ctx.runs(plan)):
             try:
                 gen, gen_entries = read_entries(gen_target(task.id, name, run))
@@ -53,8 +62,11 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
                 rebuild(ctx, e, name, run)
                 gen, gen_entries = read_entries(gen_target(task.id, name, run))
                 ver, ver_entries = read_entries(ver_target(task.id, name, run))
-            info.update(fingerprint=gen["fingerprint"], deterministic=gen["deterministic"],
-                        skipped_reason=gen["skipped"])
+            info.update(
+                fingerprint=gen["fingerprint"],
+                deterministic=gen["deterministic"],
+                skipped_reason=gen["skipped"],
+            )
             if gen["skipped"]:
                 break
             comp_by_key = {g["key"]: g["completion"] for g in gen_entries}
@@ -73,33 +85,59 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
                     status, vkey = verdict["status"], v["key"]
                     if vkey:
                         verdicts[vkey] = verdict
-                samples.append(Sample(
-                    task=task.id, system=name, example_id=ex["id"], run=run, level=int(ex["level"]),
-                    status=status, completion_key=v["completion_key"], verdict_key=vkey,
-                    example_key=ex["key"], rust_key=v.get("rust_key", ""),
-                    tests_passed=int(verdict["tests_passed"]) if verdict else 0,
-                    tests_total=int(verdict["tests_total"]) if verdict else len(ex["tests"]),
-                    tokens_in=comp.get("tokens_in"), tokens_out=comp.get("tokens_out"),
-                    latency_s=float(comp.get("latency_s") or 0.0), ttft_s=comp.get("ttft_s"),
-                    cpu_s=comp.get("cpu_s"), dollars=comp.get("dollars"),
-                    cost_source=comp.get("cost_source") or "unpriced",
-                    deterministic=bool(gen["deterministic"]),
-                    error_codes=tuple(verdict.get("error_codes", ())) if verdict else (),
-                    generation_error=comp.get("error"),
-                ).to_dict())
+                samples.append(
+                    Sample(
+                        task=task.id,
+                        system=name,
+                        example_id=ex["id"],
+                        run=run,
+                        level=int(ex["level"]),
+                        status=status,
+                        completion_key=v["completion_key"],
+                        verdict_key=vkey,
+                        example_key=ex["key"],
+                        rust_key=v.get("rust_key", ""),
+                        tests_passed=int(verdict["tests_passed"]) if verdict else 0,
+                        tests_total=int(verdict["tests_total"]) if verdict else len(ex["tests"]),
+                        tokens_in=comp.get("tokens_in"),
+                        tokens_out=comp.get("tokens_out"),
+                        latency_s=float(comp.get("latency_s") or 0.0),
+                        ttft_s=comp.get("ttft_s"),
+                        cpu_s=comp.get("cpu_s"),
+                        dollars=comp.get("dollars"),
+                        cost_source=comp.get("cost_source") or "unpriced",
+                        deterministic=bool(gen["deterministic"]),
+                        error_codes=tuple(verdict.get("error_codes", ())) if verdict else (),
+                        generation_error=comp.get("error"),
+                    ).to_dict()
+                )
         sys_info.append(info)
     _write_jsonl(out_dir / "samples.jsonl", samples)
-    _write_jsonl(out_dir / "examples.jsonl", [
-        {"id": d["id"], "key": d["key"], "level": d["level"], "entry_point": d["entry_point"],
-         "python": d["python"], "rust_signature": d.get("rust_signature", ""), "tests_total": len(d["tests"]),
-         "kind": d.get("kind", "function")} for d in ex_payload["examples"]])
+    _write_jsonl(
+        out_dir / "examples.jsonl",
+        [
+            {
+                "id": d["id"],
+                "key": d["key"],
+                "level": d["level"],
+                "entry_point": d["entry_point"],
+                "python": d["python"],
+                "rust_signature": d.get("rust_signature", ""),
+                "tests_total": len(d["tests"]),
+                "kind": d.get("kind", "function"),
+            }
+            for d in ex_payload["examples"]
+        ],
+    )
     _write_jsonl(out_dir / "sources.jsonl", [{"rust_key": k, "rust": v} for k, v in sources.items()])
     _write_jsonl(out_dir / "completions.jsonl", [c | {"key": k} for k, c in completions.items()])
     _write_jsonl(out_dir / "verdicts.jsonl", list(verdicts.values()))
     context = {
-        "task": {**{k: v for k, v in asdict(task).items() if k not in ("system_prompt", "user_template")},
-                 "prompts": {"system": task.system_prompt, "user_template": task.user_template},
-                 "runs": ctx.runs(plan)},
+        "task": {
+            **{k: v for k, v in asdict(task).items() if k not in ("system_prompt", "user_template")},
+            "prompts": {"system": task.system_prompt, "user_template": task.user_template},
+            "runs": ctx.runs(plan),
+        },
         "systems": sys_info,
         "corpus": ex_payload["corpus"],
         "generation_errors": gen_errors,
@@ -131,8 +169,21 @@ def manifest(task: TaskConfig, systems: list[dict[str, Any]], corpus: dict[str, 
         "sse_version": ver("sse"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": {p: ver(p) for p in ("numpy", "scipy", "doit", "diskcache", "xxhash", "py2many", "gguf",
-                                          "tokenizers", "matplotlib", "jinja2")},
+        "packages": {
+            p: ver(p)
+            for p in (
+                "numpy",
+                "scipy",
+                "doit",
+                "diskcache",
+                "xxhash",
+                "py2many",
+                "gguf",
+                "tokenizers",
+                "matplotlib",
+                "jinja2",
+            )
+        },
         "rustc": cmd(["rustc", "-vV"]),
         "git_commit": cmd(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse", "HEAD"]),
         "corpus_key": corpus.get("key"),
@@ -168,4 +219,6 @@ def run_report(ctx: RunContext, plan: Plan) -> None:
 
     out_dir = report_dir(plan, ctx.task.id)
     # results.json belongs to the stats stage: the report only renders it
-    build_report(out_dir, out_dir, formats=("md", "html"), results=json.loads((out_dir / "results.json").read_text()))
+    build_report(
+        out_dir, out_dir, formats=("md", "html"), results=json.loads((out_dir / "results.json").read_text())
+    )

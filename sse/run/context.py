@@ -116,4 +116,3 @@ class RunContext:
         if self._payload is None or self._payload[0] != mtime:
             self._payload = (mtime, orjson.loads(path.read_bytes()))
         return self._payload[1]
-

@@ -21,8 +21,11 @@ def corpus_files(task: TaskConfig) -> list[str]:
     from sse.task.config import BUNDLED_PREFIX
     from sse.task.corpus import bundled_corpus_path
 
-    p = bundled_corpus_path(task.corpus[len(BUNDLED_PREFIX):]) if task.corpus.startswith(BUNDLED_PREFIX) \
+    p = (
+        bundled_corpus_path(task.corpus[len(BUNDLED_PREFIX) :])
+        if task.corpus.startswith(BUNDLED_PREFIX)
         else Path(task.corpus)
+    )
     if p.is_file():
         return [str(p)]
     return sorted(str(f) for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
@@ -44,7 +47,15 @@ def run_corpus(ctx: RunContext) -> None:
             row = example_to_dict(e) | {"rust_signature": signature(e), "key": e.key()}
             store.put("example_row", memo, row)
         rows.append(row)
-    payload = {"task": task.id, "corpus": {"name": corpus.name, "path": corpus.path, "kind": corpus.kind,
-                                           "key": corpus.key(), "n_examples": len(examples)},
-               "examples": rows}
+    payload = {
+        "task": task.id,
+        "corpus": {
+            "name": corpus.name,
+            "path": corpus.path,
+            "kind": corpus.kind,
+            "key": corpus.key(),
+            "n_examples": len(examples),
+        },
+        "examples": rows,
+    }
     write_build_file(ctx.build_dir / "examples.json", payload)

@@ -25,18 +25,30 @@ from sse.task.spec import Prompt
 
 
 def render_prompt(task: TaskConfig, example: Example, run: int, signature: str) -> Prompt:
-    values = {"python_code": example.python.rstrip(), "rust_signature": signature,
-              "entry_point": example.entry_point, "example_id": example.id,
-              "crates": ", ".join(task.ground_truth.crates) or "none (standard library only)",
-              "program_name": example.entry_point, "usage": str(example.meta.get("usage", ""))}
+    values = {
+        "python_code": example.python.rstrip(),
+        "rust_signature": signature,
+        "entry_point": example.entry_point,
+        "example_id": example.id,
+        "crates": ", ".join(task.ground_truth.crates) or "none (standard library only)",
+        "program_name": example.entry_point,
+        "usage": str(example.meta.get("usage", "")),
+    }
     system, user = task.render(**values)
     return Prompt(system=system, user=user, example=example, run=run, decoding=task.decoding)
 
 
 def generation_key(fingerprint: str, prompt: Prompt, stochastic: bool, extra: Any) -> str:
     """Model identity + rendered prompt + decoding (+ run index only when stochastic)."""
-    return content_key("completion/1", fingerprint, prompt.system, prompt.user, asdict(prompt.decoding),
-                       prompt.run if stochastic else None, extra)
+    return content_key(
+        "completion/1",
+        fingerprint,
+        prompt.system,
+        prompt.user,
+        asdict(prompt.decoding),
+        prompt.run if stochastic else None,
+        extra,
+    )
 
 
 def completion_ok(e: dict[str, Any]) -> bool:
@@ -51,21 +63,38 @@ def run_generate(ctx: RunContext, system: str, run: int) -> None:
     adapter = ctx.adapter(system)
     raw_examples = ctx.payload()["examples"]
     reason = adapter.unavailable_reason()
-    header: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": reason,
-                              "fingerprint": None, "deterministic": None, "generated": 0, "cache_hits": 0,
-                              "errors": 0, "config": None}
+    header: dict[str, Any] = {
+        "task": task.id,
+        "system": system,
+        "run": run,
+        "skipped": reason,
+        "fingerprint": None,
+        "deterministic": None,
+        "generated": 0,
+        "cache_hits": 0,
+        "errors": 0,
+        "config": None,
+    }
     names: list[str] = []
     fresh: Fresh = {}
     if reason is None:
         fp = adapter.fingerprint()
         stochastic = adapter.is_stochastic(task.decoding)
-        config = content_key(fp, stochastic, run if stochastic else None, task.system_prompt, task.user_template,
-                             asdict(task.decoding), task.ground_truth.crates, task.prompt_style)
+        config = content_key(
+            fp,
+            stochastic,
+            run if stochastic else None,
+            task.system_prompt,
+            task.user_template,
+            asdict(task.decoding),
+            task.ground_truth.crates,
+            task.prompt_style,
+        )
         header.update(fingerprint=fp, deterministic=not stochastic, config=config)
         store, have = ctx.store, ctx.store_keys()
         todo: list[tuple[str, int, str, Prompt]] = []
         for pos, start in enumerate(range(0, len(raw_examples), SHARD)):
-            chunk = raw_examples[start:start + SHARD]
+            chunk = raw_examples[start : start + SHARD]
             name = content_key("generate-shard", config, [d["key"] for d in chunk])
             names.append(name)
             if shard_reusable(target, name, "completion", have):
@@ -84,18 +113,24 @@ def run_generate(ctx: RunContext, system: str, run: int) -> None:
                 key = generation_key(fp, prompt, stochastic, extra_key(adapter, ex))
                 cached = store.get("completion", key)
                 if cached is not None:
-                    entries.append({"key": key, "example_id": ex.id, "example_key": d["key"], "completion": cached})
+                    entries.append(
+                        {"key": key, "example_id": ex.id, "example_key": d["key"], "completion": cached}
+                    )
                     header["cache_hits"] += 1
                 else:
                     entries.append(None)
                     todo.append((name, len(entries) - 1, key, prompt))
             fresh[name] = (entries, [])  # type: ignore[assignment]
-        with Progress(f"generate {task.id} {system} r{run}", total=len(raw_examples),
-                      done=len(raw_examples) - len(todo), hits=header["cache_hits"]) as bar:
+        with Progress(
+            f"generate {task.id} {system} r{run}",
+            total=len(raw_examples),
+            done=len(raw_examples) - len(todo),
+            hits=header["cache_hits"],
+        ) as bar:
             ex = ctx.executor  # a cluster gets one adapter batch per worker slot at a time
             step = max(1, traits(adapter).batch_size) * (ex.slots if ex.name != "local" else 1)
             for start in range(0, len(todo), step):
-                batch = todo[start:start + step]
+                batch = todo[start : start + step]
                 comps = ctx.executor.generate(ctx.spec(system), task, [p for *_, p in batch])
                 for (name, i, key, prompt), comp in zip(batch, comps, strict=True):
                     cd = comp.to_dict() | {"key": key, "run": run}
@@ -104,12 +139,18 @@ def run_generate(ctx: RunContext, system: str, run: int) -> None:
                     else:
                         header["errors"] += 1
                         bar.fail()
-                    fresh[name][0][i] = {"key": key, "example_id": prompt.example.id,
-                                         "example_key": prompt.example.key(), "completion": cd}
+                    fresh[name][0][i] = {
+                        "key": key,
+                        "example_id": prompt.example.id,
+                        "example_key": prompt.example.key(),
+                        "completion": cd,
+                    }
                     header["generated"] += 1
                 bar.advance(len(batch))
                 gave_up = next((c.error for c in comps if c.error_kind == "skipped"), None)
-                if gave_up:  # the adapter found the system unusable here: a skip (its answers so far are stored)
+                if (
+                    gave_up
+                ):  # the adapter found the system unusable here: a skip (its answers so far are stored)
                     header["skipped"] = gave_up
                     break
         if header["skipped"]:  # no shards; RETRY keeps the task out of date until the system can run

@@ -39,7 +39,9 @@ def read_json(path: Path) -> Any:
     return orjson.loads(path.read_bytes())
 
 
-def write_build_file(path: Path, data: Any, keys: list[str] | None = None, seals: tuple[str, ...] = ()) -> str:
+def write_build_file(
+    path: Path, data: Any, keys: list[str] | None = None, seals: tuple[str, ...] = ()
+) -> str:
     """Write a build file; `keys` go to a sidecar the up-to-date check reads without parsing the file,
     after the file's own seal ("#self SIZE DIGEST") and `seals` of other files. Returns the seal."""
     blob = orjson.dumps(data)
@@ -56,7 +58,9 @@ def seals_of(build_file: Path) -> dict[str, str]:
         lines = build_file.with_suffix(".keys").read_bytes().decode(errors="replace").split("\n")
     except FileNotFoundError:
         return {}
-    return {ln[1:].split(" ", 1)[0]: ln[1:].split(" ", 1)[1] for ln in lines if ln.startswith("#") and " " in ln}
+    return {
+        ln[1:].split(" ", 1)[0]: ln[1:].split(" ", 1)[1] for ln in lines if ln.startswith("#") and " " in ln
+    }
 
 
 def read_checked(path: Path, kind: type) -> Any:
@@ -90,14 +94,19 @@ def shard_keys(target: Path, name: str) -> list[str] | None:
 
 def shard_reusable(target: Path, name: str, namespace: str, have: frozenset[str]) -> bool:
     path = shard_path(target, name)
-    return sealed_size_ok(path, seals_of(path).get("self")) and all_stored(shard_keys(target, name), namespace, have)
+    return sealed_size_ok(path, seals_of(path).get("self")) and all_stored(
+        shard_keys(target, name), namespace, have
+    )
 
 
 def intact(target: Path) -> bool:
     """The index and every shard it lists have the sizes their seals record (stats only)."""
     seals = seals_of(target)
     return sealed_size_ok(target, seals.get("self")) and all(
-        sealed_size_ok(shard_path(target, k[len("shard:"):]), v) for k, v in seals.items() if k.startswith("shard:"))
+        sealed_size_ok(shard_path(target, k[len("shard:") :]), v)
+        for k, v in seals.items()
+        if k.startswith("shard:")
+    )
 
 
 def old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
@@ -113,13 +122,18 @@ def old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
 
 def finish_sharded(target: Path, header: dict[str, Any], names: list[str], fresh: Fresh) -> None:
     """Write new shards (entries + key sidecar), the index and its key sidecar; drop stale shards."""
-    seals = {name: write_build_file(shard_path(target, name), entries, keys) for name, (entries, keys) in fresh.items()}
+    seals = {
+        name: write_build_file(shard_path(target, name), entries, keys)
+        for name, (entries, keys) in fresh.items()
+    }
     all_keys: list[str] = []
     for name in names:  # fresh shards' keys are in hand; reused shards' sidecars are read
         all_keys.extend(fresh[name][1] if name in fresh else (shard_keys(target, name) or [RETRY]))
         if name not in seals:
             seals[name] = seals_of(shard_path(target, name)).get("self", "0 <unsealed>")
-    write_build_file(target, header | {"shards": names}, all_keys, tuple(f"#shard:{n} {seals[n]}" for n in names))
+    write_build_file(
+        target, header | {"shards": names}, all_keys, tuple(f"#shard:{n} {seals[n]}" for n in names)
+    )
     keep = {f"{n}{suffix}" for n in names for suffix in (".json", ".keys")}
     folder = target.with_suffix(".d")
     if folder.exists():

@@ -29,7 +29,9 @@ VERIFY_CHUNK = 64
 def rebuild(ctx: RunContext, e: DamagedBuildFile, system: str, run: int) -> None:
     """A damaged build file is dropped and its generate and verify steps redone: every entry
     comes back from the store (cache hits), anything the store lost is recomputed."""
-    print(f"sse: warning: {e.path}: damaged build file ({e.message}); rebuilt from the store", file=sys.stderr)
+    print(
+        f"sse: warning: {e.path}: damaged build file ({e.message}); rebuilt from the store", file=sys.stderr
+    )
     for p in (e.path, e.path.with_suffix(".keys")):
         p.unlink(missing_ok=True)
     run_generate(ctx, system, run)
@@ -51,9 +53,16 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
     gen = read_checked(gtarget, dict)
     target = ver_target(task.id, system, run)
     config = content_key(asdict(task.ground_truth))
-    header: dict[str, Any] = {"task": task.id, "system": system, "run": run, "skipped": gen["skipped"],
-                              "deterministic": gen["deterministic"], "verified": 0, "cache_hits": 0,
-                              "config": config}
+    header: dict[str, Any] = {
+        "task": task.id,
+        "system": system,
+        "run": run,
+        "skipped": gen["skipped"],
+        "deterministic": gen["deterministic"],
+        "verified": 0,
+        "cache_hits": 0,
+        "config": config,
+    }
     names: list[str] = []
     fresh: Fresh = {}
     if gen["skipped"] is None:
@@ -75,11 +84,19 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
                 if not completion_ok(g):
                     entries.append(base | {"key": "", "rust_key": "", "verdict": None})
                     continue
-                if comp.get("error_kind") == "timeout":  # the system was too slow: its failure, no Rust to judge
+                if (
+                    comp.get("error_kind") == "timeout"
+                ):  # the system was too slow: its failure, no Rust to judge
                     vkey = content_key("generation-timeout", g["key"])
-                    v = Verdict(status="timeout", key=vkey, tests_total=len(d["tests"]),
-                                diagnostics=str(comp.get("error") or "generation timed out"))
-                    entries.append(base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True})
+                    v = Verdict(
+                        status="timeout",
+                        key=vkey,
+                        tests_total=len(d["tests"]),
+                        diagnostics=str(comp.get("error") or "generation timed out"),
+                    )
+                    entries.append(
+                        base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True}
+                    )
                     continue
                 old = prev.get(g["key"] + "/" + d["key"])
                 if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
@@ -90,7 +107,11 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
                 rust = extract_rust(comp.get("text") or "", ex)
                 req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
                 vkey = verdict_key(req)
-                entry = base | {"key": vkey, "rust_key": content_key("rust", rust) if rust else "", "rust": rust}
+                entry = base | {
+                    "key": vkey,
+                    "rust_key": content_key("rust", rust) if rust else "",
+                    "rust": rust,
+                }
                 cached = store.get("verdict", vkey)
                 if cached is not None:
                     header["cache_hits"] += 1
@@ -101,11 +122,15 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
             fresh[name] = (entries, [])
         items = list(todo.items())
         n_total = sum(len(e) for e, _ in fresh.values())
-        with Progress(f"verify {task.id} {system} r{run}", total=n_total,
-                      done=n_total - sum(len(ix) for _, (_, ix) in items), hits=header["cache_hits"]) as bar:
+        with Progress(
+            f"verify {task.id} {system} r{run}",
+            total=n_total,
+            done=n_total - sum(len(ix) for _, (_, ix) in items),
+            hits=header["cache_hits"],
+        ) as bar:
             step = max(VERIFY_CHUNK, 16 * ctx.executor.slots)  # keep every worker busy
             for start in range(0, len(items), step):
-                chunk = items[start:start + step]
+                chunk = items[start : start + step]
                 verdicts = ctx.executor.verify([req for _, (req, _) in chunk], ctx.judge)
                 for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
                     vd = v.to_dict() | {"key": vkey}

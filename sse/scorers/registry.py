@@ -57,8 +57,11 @@ def scorer_for(gt_type: str) -> Scorer:
     if gt_type not in _LOADED:
         ref = BUILTIN_SCORERS.get(gt_type) or _plugins().get(gt_type)
         if ref is None:
-            raise ConfigError(f"no scorer for ground truth type {gt_type!r}", field="ground_truth.type",
-                              fix=f"use one of {', '.join(scorer_types())}, or install the package that adds it")
+            raise ConfigError(
+                f"no scorer for ground truth type {gt_type!r}",
+                field="ground_truth.type",
+                fix=f"use one of {', '.join(scorer_types())}, or install the package that adds it",
+            )
         _LOADED[gt_type] = _load(ref)
     return _LOADED[gt_type]
 

@@ -13,7 +13,7 @@ from sse.core.errors import ConfigError
 from sse.systems import base
 from sse.task.spec import SystemSpec
 
-PLUGIN = '''
+PLUGIN = """
 from sse.core.records import Completion, Verdict
 from sse.systems.base import AdapterBase
 
@@ -44,7 +44,7 @@ class RemoteFake(AdapterBase):
 
 def judge(requests):
     return [Verdict("pass", tests_passed=1, tests_total=1) for _ in requests]
-'''
+"""
 
 
 @pytest.fixture
@@ -54,13 +54,15 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     info = tmp_path / "sse_fake_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sse-fake-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent("""\
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent("""\
         [sse.systems]
         remote-fake = sse_fake_plugin:RemoteFake
 
         [sse.scorers]
         fake-truth = sse_fake_plugin:judge
-        """))
+        """)
+    )
     base.known_kinds()  # the built-in kinds registered into the real table before it is copied
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(base, "_ENTRY_POINTS_READ", [])
@@ -73,8 +75,13 @@ def test_a_kind_from_an_entry_point_is_built_and_declares_its_traits(plugin: Pat
     adapter = base.build_adapter(spec, None)
     assert type(adapter).__name__ == "RemoteFake"
     tr = base.traits(adapter)
-    assert (tr.local, tr.batch_size, tr.price_model, tr.pricing_basis, tr.oracle) == (False, 7, "fake-row", "tokens",
-                                                                                      False)
+    assert (tr.local, tr.batch_size, tr.price_model, tr.pricing_basis, tr.oracle) == (
+        False,
+        7,
+        "fake-row",
+        "tokens",
+        False,
+    )
     assert "remote-fake" in base.known_kinds()
 
 
@@ -83,8 +90,9 @@ def test_a_kind_from_an_entry_point_gets_strict_options(plugin: Path) -> None:
         base.build_adapter(SystemSpec(name="rf", kind="remote-fake", options={"anwser": "x"}), None)
 
 
-def test_a_scorer_from_an_entry_point_judges_its_ground_truth_type(plugin: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_scorer_from_an_entry_point_judges_its_ground_truth_type(
+    plugin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sse.scorers import registry
 
     monkeypatch.setattr(registry, "_LOADED", {})
@@ -112,11 +120,15 @@ def test_an_adapter_outside_the_base_class_gets_the_default_traits() -> None:
 
 def test_scorers_are_found_without_importing_them_first() -> None:
     """The program scorer is named in the registry, not registered by an import a test must remember."""
-    code = ("import sys\nfrom sse.scorers.registry import scorer_for\n"
-            "assert 'sse.scorers.programs' not in sys.modules\n"
-            "f = scorer_for('program')\nprint(f.__module__, f.__name__)\n"
-            "print(scorer_for('compiler').__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import sys\nfrom sse.scorers.registry import scorer_for\n"
+        "assert 'sse.scorers.programs' not in sys.modules\n"
+        "f = scorer_for('program')\nprint(f.__module__, f.__name__)\n"
+        "print(scorer_for('compiler').__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["sse.scorers.programs", "program_judge", "judge_functions"]
 
 
