@@ -4,9 +4,9 @@ Environment: SSE_TASKS (glob of task YAML, default tasks/python-to-rust.yaml),
 SSE_MODELS (comma list), SSE_RUNS, SSE_OUTPUT (default reports), SSE_CACHE_DIR.
 """
 
-from sse.graph import doit_config, plan_from_env, prepare_cache, task_creators
+from sse.graph import creators_for, doit_config, plan_from_env, prepare_cache
 
 prepare_cache()
 DOIT_CONFIG = doit_config()
-globals().update(task_creators(plan_from_env()))
+globals().update(creators_for(plan_from_env()))
 __all__ = ["DOIT_CONFIG"]

@@ -240,7 +240,7 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
         }
 
 
-def task_creators(plan: Plan) -> dict[str, Any]:
+def creators_for(plan: Plan) -> dict[str, Any]:
     """task_* creators, grouped by stage so `doit list` shows the stages."""
     from sse.core.errors import SseError
 
@@ -301,7 +301,7 @@ class PlanLoader(NamespaceTaskLoader):  # a doit TaskLoader2
 
     def load_tasks(self, cmd: Any, pos_args: list[str]) -> list[Any]:
         if self.namespace is None:
-            self.namespace = task_creators(self.plan)
+            self.namespace = creators_for(self.plan)
         return super().load_tasks(cmd, pos_args)  # type: ignore[no-any-return]
 
 
@@ -348,5 +348,5 @@ __all__ = [
     "prepare_cache",
     "reset",
     "run_doit",
-    "task_creators",
+    "creators_for",
 ]
