@@ -22,6 +22,7 @@ from sse.analysis.figures import SystemFigures, attach_intervals, system_figures
 from sse.analysis.frontier import pareto_section
 from sse.analysis.grid import sample_grid, skipped_systems, system_order
 from sse.analysis.inputs import Inputs, load_inputs
+from sse.analysis.plus_views import plus_section
 
 SCHEMA_VERSION = 1
 VALUE_SCORE_DEFINITION = ("value ratio = (accuracy / dollars per example) of the system divided by the same "
@@ -144,6 +145,9 @@ def analyze_inputs(inp: Inputs, *, resamples: int | None = None, seed: int | Non
         "comparisons": comparisons,
         "pareto": pareto,
         "value_score_definition": VALUE_SCORE_DEFINITION,
+        "plus": plus_section(grid, figs, B, seed + 3),
+        "runs_rule": inp.context.get("runs_rule"),
+        "program_suites": inp.context.get("program_suites"),
         "manifest": _manifest(inp, table, seed, B),
     })
 
@@ -174,7 +178,8 @@ def _manifest(inp: Inputs, table: cst.PriceTable | None, seed: int, B: int) -> d
     manifest.update({
         "analysis_versions": _versions(),
         "report_git_commit": _git_commit(Path(__file__).resolve().parent),
-        "seeds": {"bootstrap": seed, "cluster_bootstrap": seed + 1, "paired_bootstrap": seed + 2},
+        "seeds": {"bootstrap": seed, "cluster_bootstrap": seed + 1, "paired_bootstrap": seed + 2,
+                  "plus_bootstrap": seed + 3},
         "bootstrap_resamples": B,
         "price_table": {"path": table.path if table else None, "dates": table.dates if table else []},
         "corpus": inp.context.get("corpus"),

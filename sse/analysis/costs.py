@@ -170,10 +170,17 @@ def _machine(seconds: float | None, detail: str, machine_price_per_hour: float |
     return SampleCost(float(seconds) * machine_price_per_hour / 3600, "machine_time", detail)
 
 
+def token_dollars(tokens_in: int | None, tokens_out: int | None, price: Price | None) -> tuple[float, float] | None:
+    """(input, output) dollars of one answer at per-million-token prices; None when it cannot be priced."""
+    if price is None or tokens_in is None or tokens_out is None:
+        return None
+    return tokens_in * price.input_per_mtok / 1e6, tokens_out * price.output_per_mtok / 1e6
+
+
 def _tokens(s: Sample, price: Price | None) -> SampleCost | None:
-    if price is not None and s.tokens_in is not None and s.tokens_out is not None:
-        din = s.tokens_in * price.input_per_mtok / 1e6
-        dout = s.tokens_out * price.output_per_mtok / 1e6
+    split = token_dollars(s.tokens_in, s.tokens_out, price)
+    if split is not None and price is not None:
+        din, dout = split
         return SampleCost(din + dout, "tokens", price.origin, din, dout)
     if s.cost_source == "tokens" and s.dollars is not None:
         return SampleCost(float(s.dollars), "tokens", "pipeline")

@@ -34,40 +34,11 @@ from typing import Literal
 import numpy as np
 from scipy import stats as sps
 
+from sse.task.spec import AutoRuns  # the rule's values live with the task config that reads them
+
+__all__ = ["AutoRuns", "Decision", "decide", "run_until_settled"]
+
 Reason = Literal["deterministic", "min_runs", "settled", "runs_cannot_narrow", "max_runs", "budget", "continue"]
-
-
-@dataclass(frozen=True)
-class AutoRuns:
-    """The rule of `runs: auto` (defaults: at least 3 runs, at most 10, +-3 points)."""
-
-    min_runs: int = 3
-    max_runs: int = 10
-    half_width: float | None = 0.03
-    paired_half_width: float | None = None
-    min_gain: float = 0.0005
-    budget_dollars: float | None = None
-    confidence: float = 0.95
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_runs <= self.max_runs:
-            raise ValueError(f"need 1 <= min_runs <= max_runs, got {self.min_runs}, {self.max_runs}")
-        if self.half_width is None and self.paired_half_width is None:
-            raise ValueError("give half_width or paired_half_width")
-        for name in ("half_width", "paired_half_width", "budget_dollars"):
-            v = getattr(self, name)
-            if v is not None and not v > 0:
-                raise ValueError(f"{name} must be > 0, got {v}")
-        if not 0 < self.confidence < 1:
-            raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
-
-    def describe(self) -> str:
-        target = (f"paired-difference half-width <= {self.paired_half_width:.3f} against the baseline"
-                  if self.paired_half_width is not None else f"half-width <= {self.half_width:.3f}")
-        budget = f", budget ${self.budget_dollars:g}" if self.budget_dollars is not None else ""
-        return (f"runs: auto ({self.min_runs}-{self.max_runs} runs until the {self.confidence:.0%} problem-level "
-                f"{target}, or until no number of runs could reach it{budget}; "
-                f"deterministic systems once)")
 
 
 @dataclass(frozen=True)
@@ -130,6 +101,9 @@ def decide(rule: AutoRuns, outcomes: np.ndarray | Sequence[Sequence[float]], *, 
     x = np.asarray(outcomes, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"outcomes must be runs x problems, got shape {x.shape}")
+    # a run with no outcome at all (skipped, every sample a harness failure) is no evidence: it must not
+    # count towards min_runs, or one real run plus empty ones would pass for "settled"
+    x = x[np.any(~np.isnan(x), axis=1)] if x.size else x
     runs = x.shape[0]
     spent = float(sum(dollars_per_run))
     if deterministic:
@@ -172,6 +146,9 @@ def decide(rule: AutoRuns, outcomes: np.ndarray | Sequence[Sequence[float]], *, 
         if spent + nxt > rule.budget_dollars:
             return out("stop", "budget", f"${spent:.4f} spent; another run (~${nxt:.4f}) would pass the "
                                          f"${rule.budget_dollars:g} budget")
+    if runs < 2:  # one run says nothing of the run-to-run spread: more runs might still narrow it
+        return out("continue", "continue", f"{what} {sp.half:.4f} > target {target:.4f}; one run cannot "
+                                           "tell how much more runs would narrow it")
     if sp.floor > target:
         return out("stop", "runs_cannot_narrow",
                    f"{what} {sp.half:.4f} > target {target:.4f}, but no number of runs reaches it: the spread "

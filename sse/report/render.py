@@ -65,6 +65,16 @@ def ratio(x: float | None) -> str:
     return f"{x:.3g}x"
 
 
+def pts(x: float | None, digits: int = 1) -> str:
+    """Percentage points (a drop already in points)."""
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def pts_frac(x: float | None, digits: int = 1) -> str:
+    """A half-width given as a fraction, in +- points."""
+    return "n/a" if x is None or not math.isfinite(x) else f"±{100 * x:.{digits}f}"
+
+
 def slug(example_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", example_id)[:120] or "example"
 
@@ -73,7 +83,8 @@ def slug(example_id: str) -> str:
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=jinja2.select_autoescape(
         ["html", "j2"]), undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=pct, ci=ci, money=money, num=num, pval=pval, ratio=ratio, slug=slug)
+    env.filters.update(pct=pct, ci=ci, money=money, num=num, pval=pval, ratio=ratio, slug=slug, pts=pts,
+                       pts_frac=pts_frac)
     return env
 
 
@@ -81,7 +92,8 @@ def _env() -> jinja2.Environment:
 def _md_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=pct, ci=ci, money=money, num=num, pval=pval, ratio=ratio, slug=slug)
+    env.filters.update(pct=pct, ci=ci, money=money, num=num, pval=pval, ratio=ratio, slug=slug, pts=pts,
+                       pts_frac=pts_frac)
     return env
 
 

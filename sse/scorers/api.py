@@ -12,13 +12,14 @@ from typing import Any
 from sse.core.errors import CorpusError, SseError
 from sse.core.records import Example, Verdict
 from sse.core.sandbox import isolation_mode
-from sse.core.store import content_key
+from sse.core.store import content_key, file_key
 from sse.scorers.batch import Candidate, verify_candidates
 from sse.scorers.extract import extract_rust
 from sse.scorers.harness import RUNTIME_RS
 from sse.scorers.rustc import toolchain_id
 from sse.scorers.translate import expectations, generate_driver, rust_signature
 from sse.task.config import GroundTruth
+from sse.task.corpus.plus import program_plus_path
 
 VERIFIER_VERSION = "verify-2"  # 2: expected values compared in Python, one process per candidate
 MAX_BATCH = 120
@@ -51,10 +52,19 @@ def verdict_key(request: VerifyRequest) -> str:
     tests = _safe_tests(ex)
     return content_key(
         "verdict", VERIFIER_VERSION, request.rust, tests, RUNTIME_RS, ex.kind,
-        ex.key() if ex.kind == "program" else None,
+        [ex.key(), _program_plus_digest(ex)] if ex.kind == "program" else None,
         toolchain_id(), dataclasses.asdict(gt.limits), list(gt.crates), gt.type, gt.run_tests, isolation_mode(),
         gt.allow_unsafe,
     )
+
+
+def _program_plus_digest(ex: Example) -> str | None:
+    """The stored differential plus argvs the program judge will read (their file's content key):
+    a new plus set is a new verdict, the suite's own part comes back from the same build."""
+    try:
+        return file_key(program_plus_path(ex)) if ex.folder else None
+    except OSError:
+        return None
 
 
 def _safe_tests(ex: Example) -> str:

@@ -48,7 +48,7 @@ from sse.core.store import Store, content_key, file_key
 from sse.scorers.program import build_program
 from sse.task.config import GroundTruth, Limits
 from sse.task.corpus import astmutants
-from sse.task.corpus.plus import PLUS_DIR, sandbox_python
+from sse.task.corpus.plus import program_plus_path, sandbox_python
 
 HERE = Path(__file__).parent
 PLUGIN_SRC = HERE / "pytest_redirect.py"
@@ -757,8 +757,7 @@ def plus_key(example: Example) -> str:
 
 
 def plus_path(example: Example) -> Path:
-    assert example.folder
-    return Path(example.folder).parent / PLUS_DIR / f"{example.id}.json"
+    return program_plus_path(example)
 
 
 def generate_program_plus(example: Example, ms: MutationScore, timeout_s: float = 5.0
@@ -827,6 +826,46 @@ def load_program_plus(example: Example) -> list[list[str]] | None:
     if doc.get("key") != plus_key(example):
         return None
     return [list(map(str, a["argv"])) for a in doc.get("argvs", [])]
+
+
+def stored_suite_evidence(examples: Sequence[Example], store: Store) -> dict[str, Any]:
+    """Suite mutation scores and differential plus sets already measured (`sse program-certify --mutants
+    --plus`), for the report inputs. Read from the store and `_plus/`, never computed here: running every
+    mutant of every suite is minutes of sandboxed work, which belongs to that command, not to a report."""
+    rows: list[dict[str, Any]] = []
+    for e in examples:
+        if e.kind != "program" or not e.folder:
+            continue
+        row: dict[str, Any] = {"example": e.id, "measured": False}
+        cert_d = store.get(CERT_NS, certification_key(e))
+        if cert_d is not None:
+            cert = Certification(**cert_d)
+            ms_d = store.get(MUTATION_NS, mutation_key(e, cert, MAX_PROGRAM_MUTANTS))
+            if ms_d is not None:
+                ms = MutationScore(**ms_d)
+                row.update(ms.summary(), measured=True, weak_tests=ms.weak)
+        try:
+            doc = json.loads(plus_path(e).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            doc = None
+        if doc is not None and doc.get("key") == plus_key(e):
+            prov = doc.get("provenance") or {}
+            row["plus"] = {"argvs": len(doc.get("argvs") or []), "killed_by_plus": prov.get("killed_by_plus"),
+                           "killed_by_plus_not_suite": len(prov.get("killed_by_plus_not_suite") or [])}
+        rows.append(row)
+    measured = [r for r in rows if r["measured"]]
+    mutants = sum(int(r["mutants"]) for r in measured)
+    killed = sum(int(r["killed"]) for r in measured)
+    return {"examples": len(rows), "measured": len(measured), "mutants": mutants, "killed": killed,
+            "score": killed / mutants if mutants else None,
+            "weak_tests": sum(int(r["weak"]) for r in measured),
+            "scored_tests": sum(int(r["scored_tests"]) for r in measured),
+            "with_plus": sum(1 for r in rows if r.get("plus", {}).get("argvs")),
+            "plus_argvs": sum(int(r.get("plus", {}).get("argvs") or 0) for r in rows),
+            "killed_by_plus_not_suite": sum(int(r.get("plus", {}).get("killed_by_plus_not_suite") or 0)
+                                            for r in rows),
+            "how": "sse program-certify --corpus CORPUS --mutants --plus (stored results; not rerun by the report)",
+            "per_example": rows}
 
 
 def plus_verdict(example: Example, command: Sequence[str], limits: Limits, ro_binds: Sequence[str] = ()

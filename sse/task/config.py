@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from sse.core.errors import ConfigError
-from sse.task.spec import Decoding, Prices, SystemSpec
+from sse.task.spec import AutoRuns, Decoding, Prices, SystemSpec
 
 PLACEHOLDERS = frozenset(
     {"python_code", "rust_signature", "entry_point", "example_id", "crates", "program_name", "usage"}
@@ -40,6 +40,7 @@ class GroundTruth:
     crates: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     allow_unsafe: bool = False  # function candidates may use unsafe: each is then compiled and run alone
+    plus: bool = True  # also judge on base+plus where the corpus stores plus tests (`_plus/`), beside base
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class TaskConfig:
     baseline: str | None = None
     bootstrap_resamples: int = 10_000
     prompt_style: str = "auto"  # sse.prompting.PROMPT_STYLES
+    auto_runs: AutoRuns | None = None  # `runs: auto`: `runs` is then its max_runs
 
     def render(self, **values: str) -> tuple[str, str]:
         """(system, user) prompts with placeholders filled."""
@@ -146,6 +148,38 @@ def _check_placeholders(template: str, file: Path, fieldname: str) -> None:
                               fix=f"use one of {{{'}, {'.join(sorted(PLACEHOLDERS))}}} or escape braces as {{{{ }}}}")
 
 
+_AUTO_KEYS = {"min": "min_runs", "max": "max_runs", "half_width": "half_width",
+              "paired_half_width": "paired_half_width", "budget_dollars": "budget_dollars",
+              "confidence": "confidence", "min_gain": "min_gain"}
+
+
+def _runs(ev: _Section, path: Path) -> tuple[int, AutoRuns | None]:
+    """`runs: N`, `runs: auto` (the default rule) or `runs: {min, max, half_width, ...}` (auto with these)."""
+    raw = ev.data.get("runs", 5)
+    if raw == "auto" or isinstance(raw, dict):
+        sec = ev.section("runs", set(_AUTO_KEYS)) if isinstance(raw, dict) else None
+        kw: dict[str, Any] = {}
+        for key, name in _AUTO_KEYS.items():
+            if sec is not None and sec.data.get(key) is not None:
+                kw[name] = sec.get(key, int if key in ("min", "max") else float)
+        if sec is not None and "half_width" not in kw and "paired_half_width" in kw:
+            kw["half_width"] = None  # the paired target alone
+        try:
+            rule = AutoRuns(**kw)
+        except ValueError as e:
+            raise ConfigError(str(e), file=str(path), field="evaluation.runs",
+                              fix="e.g. runs: {min: 3, max: 10, half_width: 0.03}") from None
+        return rule.max_runs, rule
+    if isinstance(raw, str):
+        raise ConfigError(f"expected an integer or auto, got {raw!r}"[:160], file=str(path),
+                          field="evaluation.runs", fix="runs: 5, or runs: auto")
+    runs = ev.get("runs", int, 5)
+    if runs < 1:
+        raise ConfigError(f"runs must be >= 1, got {runs}", file=str(path), field="evaluation.runs",
+                          fix="runs: 5, or runs: auto")
+    return runs, None
+
+
 def load_task(path: str | Path) -> TaskConfig:
     from sse.prompting import check_completion_allowed, check_prompt_style, check_stop_policy
 
@@ -157,7 +191,7 @@ def load_task(path: str | Path) -> TaskConfig:
                                     "temperature", "top_p", "max_tokens", "timeout_s", "seed", "stop",
                                     "samples", "metrics", "stop_policy"})
     pr = top.section("prompts", {"system", "user_template", "style"})
-    gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits", "allow_unsafe"})
+    gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits", "allow_unsafe", "plus"})
     an = top.section("analysis", {"baseline", "bootstrap_resamples"})
 
     task_id = t.get("id", str, required=True)
@@ -177,9 +211,7 @@ def load_task(path: str | Path) -> TaskConfig:
                               fix="give a path relative to the task file, or bundled:functions")
         corpus = str(cp)
 
-    runs = ev.get("runs", int, 5)
-    if runs < 1:
-        raise ConfigError(f"runs must be >= 1, got {runs}", file=str(path), field="evaluation.runs", fix="runs: 5")
+    runs, auto_runs = _runs(ev, path)
     systems = ev.get("systems", list, required=True)
     if not systems or not all(isinstance(s, str) for s in systems):
         raise ConfigError("expected a non-empty list of system names", file=str(path),
@@ -227,14 +259,19 @@ def load_task(path: str | Path) -> TaskConfig:
     check_completion_allowed(prompt_style, gtype, file=str(path), field="prompts.style")
     ground = GroundTruth(type=gtype, run_tests=gt.get("run_tests", bool, True),
                          crates=tuple(sorted(str(c) for c in crates)), limits=limits,
-                         allow_unsafe=gt.get("allow_unsafe", bool, False))
-    return TaskConfig(
+                         allow_unsafe=gt.get("allow_unsafe", bool, False), plus=gt.get("plus", bool, True))
+    cfg = TaskConfig(
         id=task_id, path=str(path.resolve()), description=t.get("description", str, ""), corpus=corpus,
         runs=runs, systems=tuple(systems), registry=registry, price_table=price_table,
         machine_price_per_hour=mpph, decoding=decoding, system_prompt=system_prompt,
         user_template=user_template, ground_truth=ground, seed=ev.get("seed", int, 0), prompt_style=prompt_style,
         baseline=an.get("baseline", str, None), bootstrap_resamples=an.get("bootstrap_resamples", int, 10_000),
+        auto_runs=auto_runs,
     )
+    if auto_runs is not None and auto_runs.paired_half_width is not None and cfg.baseline is None:
+        raise ConfigError("a paired target needs a baseline to pair with", file=str(path),
+                          field="evaluation.runs.paired_half_width", fix="set analysis.baseline: SYSTEM")
+    return cfg
 
 
 def load_tasks(pattern: str) -> list[TaskConfig]:

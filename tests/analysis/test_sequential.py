@@ -103,3 +103,16 @@ def test_base_plus_table_reads_two_views_off_one_verdict() -> None:
     assert row["base_plus"] == pytest.approx((1 / 3 + 1 / 3) / 2)
     assert row["drop_points"] == pytest.approx(100 * (row["base"] - row["base_plus"]))
     assert row["examples"] == 3 and row["examples_with_plus"] == 3 and row["runs"] == 2
+
+
+def test_empty_runs_do_not_count_towards_min_runs() -> None:
+    x = np.ones((1, 50))  # one real run, perfectly settled ...
+    padded = np.vstack([x, np.full((3, 50), np.nan)])  # ... and three runs with no outcome at all
+    d = decide(AutoRuns(min_runs=3), padded)
+    assert d.action == "continue" and d.reason == "min_runs" and d.runs == 1
+
+
+def test_one_run_never_claims_runs_cannot_narrow() -> None:
+    p = np.full(100, 0.5)
+    d = decide(AutoRuns(min_runs=1, half_width=0.01), _runs(p, 1))
+    assert d.action == "continue"  # the run-to-run spread is unknown after one run

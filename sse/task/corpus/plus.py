@@ -103,6 +103,12 @@ def plus_dir(corpus_path: str | Path) -> Path:
     return p.with_name(p.stem + ".plus") if p.is_file() else p / PLUS_DIR
 
 
+def program_plus_path(example: Example) -> Path:
+    """Where a program example's differential plus argvs live: `_plus/<id>.json` beside its folder."""
+    assert example.folder, "a program example has a folder"
+    return Path(example.folder).parent / PLUS_DIR / f"{example.id}.json"
+
+
 def _tc_to_json(t: TestCase, why: Sequence[str] = ()) -> dict[str, Any]:
     return {"args": encode_value(tuple(t.args)), "expected": encode_value(t.expected), "raises": t.raises,
             "kwargs": encode_value(dict(t.kwargs)), "why": list(why)}
@@ -145,6 +151,15 @@ def load_plus(corpus_path: str | Path, examples: Sequence[Example], seed: int = 
             continue
         fresh[e.id] = PlusSet(e.id, doc["key"], tuple(_tc_from_json(t) for t in doc["tests"]), doc["provenance"])
     return fresh, stale
+
+
+def plus_to_row(plus: PlusSet) -> dict[str, Any]:
+    """A plus set as the run layer carries it on a corpus row (key and cases, no provenance)."""
+    return {"key": plus.key, "tests": [_tc_to_json(t) for t in plus.tests]}
+
+
+def plus_from_row(example_id: str, row: dict[str, Any]) -> PlusSet:
+    return PlusSet(example_id, str(row["key"]), tuple(_tc_from_json(t) for t in row["tests"]))
 
 
 def with_plus(example: Example, plus: PlusSet | None) -> Example:
