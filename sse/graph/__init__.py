@@ -29,6 +29,7 @@ from doit.tools import config_changed
 
 from sse.core.store import cache_root, content_key, doit_state_file
 from sse.exec import Judge
+from sse.run import evidence
 from sse.run.collect import run_pareto, run_report, run_stats
 from sse.run.context import Plan, RunContext, StoreSession, build_dir, report_dir
 from sse.run.corpus import corpus_files, run_corpus
@@ -81,8 +82,8 @@ def _corpus(task_path: str) -> None:
     run_corpus(_ctx(task_path))
 
 
-def _generate(task_path: str, system: str, run: int) -> None:
-    run_generate(_ctx(task_path), system, run)
+def _generate(task_path: str, system: str, run: int, auto: bool | None = None) -> None:
+    run_generate(_ctx(task_path), system, run, auto)
 
 
 def _verify(task_path: str, system: str, run: int) -> None:
@@ -150,6 +151,26 @@ def model_stage_deps(task: TaskConfig, name: str) -> list[str]:
     return kind_class(spec.kind).stage_deps(spec)
 
 
+def _auto_deps(ctx: RunContext, plan: Plan, systems: list[str]) -> Callable[[str, int], list[str]]:
+    """file_deps of a stochastic system's run under `runs: auto`: the previous run's verdicts (its
+    decision reads them) and, for a paired target, every run of the baseline."""
+    task = ctx.task
+    if not evidence.auto_active(task, plan.runs):
+        return lambda name, run: []
+    rule = task.auto_runs
+    base: list[str] = []
+    if rule is not None and rule.paired_half_width is not None and task.baseline in systems:
+        b = str(task.baseline)
+        det = not ctx.adapter(b).is_stochastic(task.decoding)
+        base = [str(ver_target(task.id, b, r)) for r in range(evidence.runs_for(task, plan.runs, det))]
+
+    def deps(name: str, run: int) -> list[str]:
+        prev = [str(ver_target(task.id, name, run - 1))] if run > 0 else []
+        return prev + (base if name != task.baseline and run > 0 else [])
+
+    return deps
+
+
 def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
     tasks = load_tasks(plan.task_glob)
     plan_json = plan.to_json()
@@ -178,21 +199,31 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
             task.system_prompt, task.user_template, asdict(task.decoding), task.prompt_style
         )
         verify_key = content_key(asdict(task.ground_truth))
+        auto = evidence.auto_active(task, plan.runs)
+        auto_deps = _auto_deps(ctx, plan, systems)
         for name in systems:
             fp = _static_fingerprint(ctx, name)
             det = not ctx.adapter(name).is_stochastic(task.decoding)
-            for run in range(ctx.runs(plan)):
+            for run in range(evidence.runs_for(task, plan.runs, det)):
                 gen_t, ver_t = gen_target(task.id, name, run), ver_target(task.id, name, run)
                 dep0 = [f"generate:{task.id}:{name}:r0"] if det and run > 0 else []
                 yield {
                     "basename": "generate",
                     "name": f"{task.id}:{name}:r{run}",
-                    "actions": [(_generate, [task.path, name, run])],
-                    "file_dep": [examples_json, *model_stage_deps(task, name)],
+                    "actions": [(_generate, [task.path, name, run, auto])],
+                    "file_dep": [
+                        examples_json,
+                        *model_stage_deps(task, name),
+                        *(auto_deps(name, run) if not det else []),
+                    ],
                     "targets": [str(gen_t)],
                     "task_dep": dep0,
                     "uptodate": [
-                        config_changed(content_key(BUILD_FORMAT, fp, prompt_key, run)),
+                        config_changed(
+                            content_key(
+                                BUILD_FORMAT, fp, prompt_key, run, *evidence.rule_key(task, plan.runs, det)
+                            )
+                        ),
                         (_store_has_all, [str(gen_t), "completion"], {}),
                     ],
                     "doc": f"completions of {name}, run {run}"
@@ -202,7 +233,7 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                     "basename": "verify",
                     "name": f"{task.id}:{name}:r{run}",
                     "actions": [(_verify, [task.path, name, run])],
-                    "file_dep": [str(gen_t)],
+                    "file_dep": [str(gen_t), examples_json],
                     "targets": [str(ver_t)],
                     "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
                     "uptodate": [

@@ -10,8 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from sse.core.records import Sample
+from sse.core.records import Sample, example_from_dict
 from sse.core.store import DamagedBuildFile, atomic_write_text
+from sse.run import evidence
 from sse.run.context import Plan, RunContext, report_dir
 from sse.run.shards import gen_target, read_entries, ver_target
 from sse.run.verify import rebuild
@@ -54,7 +55,8 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
             "oracle": tr.oracle,
             **({"pricing_basis": tr.pricing_basis} if tr.pricing_basis else {}),
         }
-        for run in range(ctx.runs(plan)):
+        det = not ctx.adapter(name).is_stochastic(task.decoding)
+        for run in range(evidence.runs_for(task, plan.runs, det)):
             try:
                 gen, gen_entries = read_entries(gen_target(task.id, name, run))
                 ver, ver_entries = read_entries(ver_target(task.id, name, run))
@@ -62,6 +64,8 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
                 rebuild(ctx, e, name, run)
                 gen, gen_entries = read_entries(gen_target(task.id, name, run))
                 ver, ver_entries = read_entries(ver_target(task.id, name, run))
+            if gen.get("stopped"):  # runs: auto stopped the system before this run
+                break
             info.update(
                 fingerprint=gen["fingerprint"],
                 deterministic=gen["deterministic"],
@@ -85,6 +89,9 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
                     status, vkey = verdict["status"], v["key"]
                     if vkey:
                         verdicts[vkey] = verdict
+                plus = evidence.sample_plus_meta(v, ex)
+                if v.get("plus_verdict") is not None and v.get("plus_key"):
+                    verdicts[v["plus_key"]] = v["plus_verdict"]
                 samples.append(
                     Sample(
                         task=task.id,
@@ -109,6 +116,7 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
                         deterministic=bool(gen["deterministic"]),
                         error_codes=tuple(verdict.get("error_codes", ())) if verdict else (),
                         generation_error=comp.get("error"),
+                        meta={"plus": plus} if plus else {},
                     ).to_dict()
                 )
         sys_info.append(info)
@@ -142,6 +150,13 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
         "corpus": ex_payload["corpus"],
         "generation_errors": gen_errors,
         "manifest": manifest(task, sys_info, ex_payload["corpus"]),
+        "plus_corpus": ex_payload.get("plus"),
+        "runs_rule": evidence.runs_rule(
+            task, plan.runs, sys_info, lambda n: evidence.finished_runs(ctx, n, plan.runs or task.runs)[:2]
+        ),
+        "program_suites": evidence.program_suites(
+            [example_from_dict(d) for d in ex_payload["examples"] if d.get("kind") == "program"], ctx.store
+        ),
     }
     atomic_write_text(out_dir / "context.json", json.dumps(context, indent=2, default=str))
     return context

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sse.core.records import Example, example_to_dict
 from sse.core.store import content_key
+from sse.run import evidence
 from sse.run.context import RunContext
 from sse.run.shards import write_build_file
 from sse.task.config import TaskConfig
@@ -26,8 +27,11 @@ def corpus_files(task: TaskConfig) -> list[str]:
         if task.corpus.startswith(BUNDLED_PREFIX)
         else Path(task.corpus)
     )
-    if p.is_file():
-        return [str(p)]
+    if p.is_file():  # with its plus sets beside it (a folder corpus holds them in _plus/)
+        from sse.task.corpus.plus import plus_dir
+
+        extra = plus_dir(p)
+        return [str(p), *(sorted(str(f) for f in extra.iterdir() if f.is_file()) if extra.is_dir() else [])]
     return sorted(str(f) for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
 
 
@@ -38,6 +42,7 @@ def run_corpus(ctx: RunContext) -> None:
     task, store = ctx.task, ctx.store
     corpus = load_corpus(task.corpus, store=store)
     examples = list(corpus.examples)
+    plus_rows, plus_summary = evidence.corpus_plus(task, corpus.path, examples)
     # Derived per-example data is memoised by example key: an edit re-derives only that example.
     rows = []
     for e in examples:
@@ -46,7 +51,7 @@ def run_corpus(ctx: RunContext) -> None:
         if row is None:
             row = example_to_dict(e) | {"rust_signature": signature(e), "key": e.key()}
             store.put("example_row", memo, row)
-        rows.append(row)
+        rows.append(row | {"plus": plus_rows[e.id]} if e.id in plus_rows else row)
     payload = {
         "task": task.id,
         "corpus": {
@@ -57,5 +62,7 @@ def run_corpus(ctx: RunContext) -> None:
             "n_examples": len(examples),
         },
         "examples": rows,
+        "plus": plus_summary,
+        "plus_digest": evidence.plus_digest(rows),
     }
     write_build_file(ctx.build_dir / "examples.json", payload)

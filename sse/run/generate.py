@@ -7,6 +7,7 @@ from typing import Any
 
 from sse.core.records import Example, example_from_dict
 from sse.core.store import content_key
+from sse.run import evidence
 from sse.run.context import RunContext
 from sse.run.progress import Progress
 from sse.run.shards import (
@@ -57,7 +58,8 @@ def completion_ok(e: dict[str, Any]) -> bool:
     return not c.get("error") or c.get("error_kind") == "timeout"
 
 
-def run_generate(ctx: RunContext, system: str, run: int) -> None:
+def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = None) -> None:
+    """`auto`: whether `runs: auto` decides this run (False under `--runs N`; None: the task says)."""
     task = ctx.task
     target = gen_target(task.id, system, run)
     adapter = ctx.adapter(system)
@@ -75,6 +77,12 @@ def run_generate(ctx: RunContext, system: str, run: int) -> None:
         "errors": 0,
         "config": None,
     }
+    auto = task.auto_runs is not None if auto is None else auto
+    stopped = evidence.auto_stop(ctx, system, run, adapter) if reason is None and auto else None
+    if stopped is not None:  # runs: auto said the earlier runs settle it: this run is not generated
+        header.update(fingerprint=adapter.fingerprint(), deterministic=False, stopped=stopped)
+        write_build_file(target, header | {"shards": []}, [])
+        return
     names: list[str] = []
     fresh: Fresh = {}
     if reason is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sse.core.records import Verdict, example_from_dict
 from sse.core.store import DamagedBuildFile, content_key
+from sse.run import evidence
 from sse.run.context import RunContext
 from sse.run.generate import completion_ok, run_generate
 from sse.run.progress import Progress
@@ -52,7 +53,7 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
     gtarget = gen_target(task.id, system, run)
     gen = read_checked(gtarget, dict)
     target = ver_target(task.id, system, run)
-    config = content_key(asdict(task.ground_truth))
+    config = content_key(asdict(task.ground_truth), ctx.payload().get("plus_digest"))
     header: dict[str, Any] = {
         "task": task.id,
         "system": system,
@@ -62,6 +63,7 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
         "verified": 0,
         "cache_hits": 0,
         "config": config,
+        "stopped": gen.get("stopped"),
     }
     names: list[str] = []
     fresh: Fresh = {}
@@ -99,7 +101,12 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
                     )
                     continue
                 old = prev.get(g["key"] + "/" + d["key"])
-                if old is not None and old.get("verdict") is not None and f"verdict/{old['key']}" in have:
+                if (
+                    old is not None
+                    and old.get("verdict") is not None
+                    and f"verdict/{old['key']}" in have
+                    and (not old.get("plus_key") or f"verdict/{old['plus_key']}" in have)
+                ):
                     entries.append(old)
                     header["cache_hits"] += 1
                     continue
@@ -120,32 +127,70 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
                     entries.append(entry | {"verdict": None})
                     todo.setdefault(vkey, (req, []))[1].append((name, len(entries) - 1))
             fresh[name] = (entries, [])
-        items = list(todo.items())
-        n_total = sum(len(e) for e, _ in fresh.values())
-        with Progress(
-            f"verify {task.id} {system} r{run}",
-            total=n_total,
-            done=n_total - sum(len(ix) for _, (_, ix) in items),
-            hits=header["cache_hits"],
-        ) as bar:
-            step = max(VERIFY_CHUNK, 16 * ctx.executor.slots)  # keep every worker busy
-            for start in range(0, len(items), step):
-                chunk = items[start : start + step]
-                verdicts = ctx.executor.verify([req for _, (req, _) in chunk], ctx.judge)
-                for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
-                    vd = v.to_dict() | {"key": vkey}
-                    if v.status != "infra_error":
-                        store.put("verdict", vkey, vd)
-                    else:
-                        bar.fail()
-                    for name, i in where:
-                        fresh[name][0][i]["verdict"] = vd
-                    header["verified"] += 1
-                bar.advance(sum(len(ix) for _, (_, ix) in chunk))
+        _judge_todo(ctx, f"verify {task.id} {system} r{run}", todo, fresh, header, "verdict")
+        plus_todo = _plus_todo(ctx, raw, fresh, header)
+        _judge_todo(ctx, f"verify+plus {task.id} {system} r{run}", plus_todo, fresh, header, "plus_verdict")
         for entries, keys in fresh.values():
             for e in entries:
                 if e["verdict"] is None or e["verdict"].get("status") == "infra_error":
                     keys.append(RETRY)
                 elif e["key"] and not e.get("synthetic"):
                     keys.append(e["key"])
+                pv = e.get("plus_verdict")
+                if pv is not None:
+                    keys.append(RETRY if pv.get("status") == "infra_error" else e["plus_key"])
     finish_sharded(target, header, names, fresh)
+
+
+Todo = dict[str, tuple[Any, list[tuple[str, int]]]]  # verdict key -> (request, [(shard, entry index)])
+
+
+def _judge_todo(
+    ctx: RunContext, label: str, todo: Todo, fresh: Fresh, header: dict[str, Any], field: str
+) -> None:
+    """Judge the distinct requests of `todo` in chunks, store each verdict (harness failures are not
+    stored, so they are retried), and put it in `field` of every entry that asked for it."""
+    items = list(todo.items())
+    asked = sum(len(ix) for _, (_, ix) in items)
+    n_total = sum(len(e) for e, _ in fresh.values()) if field == "verdict" else asked
+    hits = header["cache_hits"] if field == "verdict" else 0
+    with Progress(label, total=n_total, done=n_total - asked, hits=hits) as bar:
+        step = max(VERIFY_CHUNK, 16 * ctx.executor.slots)  # keep every worker busy
+        for start in range(0, len(items), step):
+            chunk = items[start : start + step]
+            verdicts = ctx.executor.verify([req for _, (req, _) in chunk], ctx.judge)
+            for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
+                vd = v.to_dict() | {"key": vkey}
+                if v.status != "infra_error":
+                    ctx.store.put("verdict", vkey, vd)
+                else:
+                    bar.fail()
+                for name, i in where:
+                    fresh[name][0][i][field] = vd
+                header["verified"] += 1
+            bar.advance(sum(len(ix) for _, (_, ix) in chunk))
+
+
+def _plus_todo(ctx: RunContext, raw: dict[str, dict[str, Any]], fresh: Fresh, header: dict[str, Any]) -> Todo:
+    """The base+plus requests of answers that passed base (see sse.run.evidence); stored verdicts are
+    filled in at once, the rest returned to be judged."""
+    from sse.scorers import VerifyRequest, verdict_key
+
+    todo: Todo = {}
+    for name, (entries, _) in fresh.items():
+        for i, e in enumerate(entries):
+            row = raw[e["example_id"]]
+            if not evidence.wants_plus(e, row):
+                continue
+            ex = evidence.plus_example(row, example_from_dict(row))
+            req = VerifyRequest(example=ex, rust=e.get("rust"), ground_truth=ctx.task.ground_truth)
+            pkey = verdict_key(req)
+            e["plus_key"] = pkey
+            cached = ctx.store.get("verdict", pkey)
+            if cached is not None:
+                e["plus_verdict"] = cached
+                header["cache_hits"] += 1
+            else:
+                e["plus_verdict"] = None
+                todo.setdefault(pkey, (req, []))[1].append((name, i))
+    return todo
