@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sse.artifacts.convert import DEFAULT_THRESHOLDS, convert
+from sse.artifacts.convert import DEFAULT_THRESHOLDS, LICENCE_PREFIX, convert
 from sse.artifacts.validate import validate_apr
 from sse.core.errors import ArtifactError, SseError
 from sse.core.store import atomic_write_text, cache_root, content_key
+from sse.runtime.loader import REF_PREFIX
 from sse.task.spec import SystemSpec
 
 
@@ -31,6 +32,23 @@ def apr_path(spec: SystemSpec, cache_root: Path) -> Path:
     key = content_key("apr", spec.source, q, spec.options.get("gate", {}), "sse-convert/1")[:16]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in spec.name)
     return Path(cache_root) / "models" / f"{safe}.{q}.{key}.apr"
+
+
+def output_key(apr: Path) -> str:
+    """What determines a native model's answers, read from the .apr header: the weights and the
+    tokenizer (tensor digests), the architecture, tokenizer settings, chat template and
+    quantization, and the engine version. Not the whole file: its header also records incidental
+    facts (provenance, the gate's measurements and which tokenizer reference happened to be
+    installed), so a re-conversion of the same model keeps every cached answer."""
+    from sse.artifacts.apr import AprFile
+    from sse.runtime.engine import ENGINE_VERSION
+
+    f = AprFile(apr, verify_tensors=False)
+    md = f.metadata
+    tensors = sorted((e.name, e.dtype, e.shape, e.xxh3) for e in f.entries.values()
+                     if not e.name.startswith((REF_PREFIX, LICENCE_PREFIX)))
+    return content_key("native-output/1", ENGINE_VERSION, tensors, md.get("architecture"), md.get("tokenizer"),
+                       md.get("chat_template"), md.get("quantization"))
 
 
 def convert_stage(spec: SystemSpec, source_files: list[Path], out: Path) -> dict[str, Any]:

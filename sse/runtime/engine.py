@@ -27,6 +27,10 @@ import numpy as np
 from sse.core.errors import ArtifactError
 from sse.runtime.arch import ModelConfig, rope_inv_freq
 
+# What a native system's fingerprint says about the code that turns weights into text: bump it
+# when the numerics, the sampler or stopping change what a model answers (cached answers go).
+ENGINE_VERSION = "engine-1"
+
 LAYER_TENSORS = ("attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w_gate", "w_up", "w_down")
 BIAS_TENSORS = ("bq", "bk", "bv")
 QK_NORM_TENSORS = ("q_norm", "k_norm")

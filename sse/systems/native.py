@@ -9,7 +9,8 @@ apr (an explicit .apr path, skipping fetch/convert), gate (threshold overrides).
 
 Generation is continuous batching (sse.runtime.generate): the pipeline hands over
 QUEUE_FACTOR x batch_size prompts per call so that finished slots are refilled.
-The fingerprint is the xxh3_128 of the .apr file (plus an explicit prompt_style).
+The fingerprint is what determines the answers (sse.artifacts.stages.output_key: weights,
+tokenizer, chat template, engine version), not the .apr's bytes, plus an explicit prompt_style.
 Dollars stay None: the analysis prices the measured machine time (cpu_s, latency_s).
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from sse.core.errors import SseError, SystemError_
 from sse.core.records import Completion
-from sse.core.store import content_key, file_key
+from sse.core.store import content_key
 from sse.prompting import (
     check_completion_allowed,
     check_prompt_style,
@@ -87,7 +88,9 @@ class NativeAdapter(AdapterBase):
 
     def fingerprint(self) -> str:
         if self._fp is None:
-            self._fp = f"native:{file_key(self.apr())}" + (f":{self.style_option}" if self.style_option else "")
+            from sse.artifacts.stages import output_key
+
+            self._fp = f"native:{output_key(self.apr())}" + (f":{self.style_option}" if self.style_option else "")
         return self._fp
 
     def is_stochastic(self, decoding: Decoding) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sse.artifacts.apr import AprFile, write_apr
+from sse.artifacts.stages import output_key
 from sse.core.records import Example
 from sse.core.store import file_key
 from sse.systems.base import Adapter, build_adapter
@@ -21,7 +23,7 @@ def test_native_adapter_generates_in_batches(tiny_apr: Path) -> None:
     ad = build_adapter(spec, None)
     assert isinstance(ad, Adapter)
     assert ad.unavailable_reason() is None
-    assert ad.fingerprint() == f"native:{file_key(tiny_apr)}"
+    assert ad.fingerprint() == f"native:{output_key(tiny_apr)}"
     dec = Decoding(temperature=0.0, max_tokens=6)
     assert not ad.is_stochastic(dec) and ad.is_stochastic(Decoding(temperature=0.7))
     prompts = [_prompt(i, dec) for i in range(5)]
@@ -72,3 +74,32 @@ def test_bad_prompt_style_option_is_one_line(tiny_apr: Path) -> None:
     with pytest.raises(ConfigError, match=r"models.yaml: systems.t.options.prompt_style: unknown prompt style"):
         build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr), "prompt_style": "fim"},
                                  registry_file="models.yaml"), None)
+
+
+def _rewritten(src: Path, out: Path, meta: dict[str, object] | None = None, bump: str | None = None) -> Path:
+    """A copy of an .apr with some metadata replaced, or one tensor changed."""
+    f = AprFile(src)
+    tensors = {n: f.tensor(n).copy() for n in f.names()}
+    if bump is not None:
+        tensors[bump] = tensors[bump] + 1
+    return write_apr(out, {**f.metadata, **(meta or {})}, tensors)
+
+
+def test_fingerprint_is_what_determines_answers_not_the_file(tiny_apr: Path, tmp_path: Path) -> None:
+    """A re-conversion whose header differs only in incidental facts (which tokenizer reference the
+    gate had, provenance) keeps the fingerprint, so cached answers serve; weights, template and
+    tokenizer settings change it."""
+    md = AprFile(tiny_apr).metadata
+    gate = dict(md["gate"], tokenizer_check={"texts": 3, "reference": "round-trip only"})
+    again = _rewritten(tiny_apr, tmp_path / "again.apr",
+                       {"gate": gate, "provenance": {**md["provenance"], "fetched_at": "elsewhere"}})
+
+    def fp(apr: Path) -> str:
+        return build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(apr)}), None).fingerprint()
+
+    assert file_key(again) != file_key(tiny_apr)
+    assert fp(again) == fp(tiny_apr)
+    weights = _rewritten(tiny_apr, tmp_path / "w.apr", bump="norm")
+    template = _rewritten(tiny_apr, tmp_path / "c.apr", {"chat_template": "{{ messages[0].content }}"})
+    tok = _rewritten(tiny_apr, tmp_path / "t.apr", {"tokenizer": {**md["tokenizer"], "add_bos": True}})
+    assert len({fp(tiny_apr), fp(weights), fp(template), fp(tok)}) == 4
