@@ -12,10 +12,22 @@ Layout under the model cache root (default `<SSE_CACHE_DIR>/models`):
 Eviction renames the entry folder away under the cache lock before deleting it, so another
 process either sees the whole entry or none of it. An entry without manifest.json is incomplete
 and is never returned as a model; the fetcher finishes it under the entry lock.
+
+Converted models are entries too: `<name>.<quantization>.<key>.apr` at the root with its
+`.gate.json` and `.validated.json` beside it (the entry is named by the .apr file). Evicting one
+removes those files; the next use converts again from the sources (fetched again if they went).
+
+The bound: $SSE_MODEL_CACHE_BYTES when set (the model cache alone); otherwise the cache's one
+bound, $SSE_CACHE_BYTES, counted over everything in the cache folder (store and build files
+included), so models are evicted least-recently-used until the whole folder fits. Models are what
+this bound evicts; the store keeps its own LRU within the same figure.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import glob
 import json
 import os
 import shutil
@@ -29,11 +41,13 @@ from typing import Any
 
 from filelock import FileLock
 
-from sse.core.errors import ArtifactError, ConfigError
-from sse.core.store import atomic_write_text, cache_root
+from sse.core.errors import ArtifactError, ConfigError, SseError
+from sse.core.store import atomic_write_text, cache_limit_bytes, cache_root, tree_size
 
 DEFAULT_MODEL_CACHE_BYTES = 10 * 1000**3
 MANIFEST = "manifest.json"
+CONVERTED = ".apr"  # an entry named like this is a converted model at the root, with its sidecars
+KEPT_SIDECARS = (".sources.json",)  # what converting needs to start again is kept on eviction
 ENV_DIR = "SSE_MODEL_CACHE_DIR"
 ENV_BYTES = "SSE_MODEL_CACHE_BYTES"
 
@@ -47,12 +61,13 @@ def model_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def model_cache_limit(limit_bytes: int | None = None) -> int:
-    """The size bound: the argument, else $SSE_MODEL_CACHE_BYTES (plain bytes or 10GB/500MB), else 10 GB."""
+    """The size bound: the argument, else $SSE_MODEL_CACHE_BYTES (plain bytes or 10GB/500MB), else
+    the cache's one bound $SSE_CACHE_BYTES, else 10 GB."""
     if limit_bytes is not None:
         return int(limit_bytes)
     raw = os.environ.get(ENV_BYTES)
     if not raw:
-        return DEFAULT_MODEL_CACHE_BYTES
+        return cache_limit_bytes() if os.environ.get("SSE_CACHE_BYTES") else DEFAULT_MODEL_CACHE_BYTES
     try:
         return parse_size(raw)
     except ValueError:
@@ -89,18 +104,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _tree_size(path: Path) -> int:
-    """Bytes on disk under `path`, not following symlinks (hub snapshots are links to blobs)."""
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except FileNotFoundError:
-                pass
-    return total
-
-
 @dataclass(frozen=True)
 class EntryInfo:
     """One cached model as `sse models list` shows it."""
@@ -125,12 +128,27 @@ class ModelCache:
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None, limit_bytes: int | None = None) -> None:
         self.root = model_cache_dir(cache_dir)
         self.limit = model_cache_limit(limit_bytes)
+        # sharing the cache's one bound: the rest of the cache folder counts against it too
+        self.shared = limit_bytes is None and not os.environ.get(ENV_BYTES) and self.root == cache_root() / "models"
         for sub in ("entries", "pins", "last_used", ".locks"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # a read-only cache is still read (nothing is evicted there)
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ paths and locks
     def entry_dir(self, entry: str) -> Path:
-        return self.root / "entries" / entry
+        """The entry's folder (a converted model: its .apr file)."""
+        return self.root / entry if entry.endswith(CONVERTED) else self.root / "entries" / entry
+
+    def entry_files(self, entry: str) -> list[Path]:
+        """What evicting the entry removes: its folder, or a converted model's .apr and sidecars."""
+        if not entry.endswith(CONVERTED):
+            return [self.entry_dir(entry)]
+        stem = entry[: -len(CONVERTED)]
+        sidecars = [p for p in self.root.glob(glob.escape(stem) + ".*.json") if not p.name.endswith(KEPT_SIDECARS)]
+        return [self.entry_dir(entry), *sorted(sidecars)]
+
+    def entry_size(self, entry: str) -> int:
+        return sum(tree_size(p) for p in self.entry_files(entry))
 
     def manifest_path(self, entry: str) -> Path:
         return self.entry_dir(entry) / MANIFEST
@@ -158,8 +176,9 @@ class ModelCache:
         return p
 
     def touch(self, entry: str) -> None:
-        """Record a use now (the LRU clock)."""
-        atomic_write_text(self.root / "last_used" / entry, str(time.time_ns()))
+        """Record a use now (the LRU clock); a cache this process cannot write keeps its old clock."""
+        with contextlib.suppress(SseError, OSError):
+            atomic_write_text(self.root / "last_used" / entry, str(time.time_ns()))
 
     def last_used_ns(self, entry: str) -> int:
         p = self.root / "last_used" / entry
@@ -186,6 +205,20 @@ class ModelCache:
         finally:
             pin_file.unlink(missing_ok=True)
 
+    def hold(self, entry: str) -> None:
+        """Pin `entry` for the rest of this process (an evaluation using a model): removed at exit,
+        and ignored as stale if the process dies without removing it. A cache folder this process
+        cannot write is not evicted by it either, so there the pin is skipped."""
+        d = self._pin_dir(entry)
+        try:
+            with self._cache_lock():
+                d.mkdir(parents=True, exist_ok=True)
+                pin_file = d / f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
+                pin_file.write_text(str(time.time()))
+        except OSError:
+            return
+        atexit.register(pin_file.unlink, missing_ok=True)
+
     def is_pinned(self, entry: str) -> bool:
         d = self._pin_dir(entry)
         if not d.is_dir():
@@ -204,14 +237,21 @@ class ModelCache:
 
     # ------------------------------------------------------------------ listing
     def entry_names(self) -> list[str]:
-        return sorted(p.name for p in (self.root / "entries").iterdir() if p.is_dir() and not p.name.startswith("."))
+        folder = self.root / "entries"
+        fetched = [p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")] \
+            if folder.is_dir() else []
+        converted = [p.name for p in self.root.glob("*" + CONVERTED) if p.is_file() and not p.name.startswith(".")]
+        return sorted(fetched + converted)
 
     def info(self, entry: str) -> EntryInfo:
         d = self.entry_dir(entry)
         manifest = self.read_manifest(entry)
-        name = manifest.get("name", entry) if manifest else entry.rsplit("--", 1)[0]
-        return EntryInfo(entry=entry, name=str(name), path=d, size=_tree_size(d), last_used_ns=self.last_used_ns(entry),
-                         complete=manifest is not None and not manifest.get("sources_released"),
+        converted = entry.endswith(CONVERTED)
+        name = manifest.get("name", entry) if manifest else entry.rsplit(".", 3)[0] if converted \
+            else entry.rsplit("--", 1)[0]
+        return EntryInfo(entry=entry, name=str(name), path=d, size=self.entry_size(entry),
+                         last_used_ns=self.last_used_ns(entry),
+                         complete=converted or (manifest is not None and not manifest.get("sources_released")),
                          pinned=self.is_pinned(entry), manifest=manifest)
 
     def entries(self) -> list[EntryInfo]:
@@ -221,15 +261,24 @@ class ModelCache:
         return [e for e in self.entry_names() if self.info(e).name == name]
 
     def total_bytes(self) -> int:
-        return sum(_tree_size(self.entry_dir(e)) for e in self.entry_names())
+        return sum(self.entry_size(e) for e in self.entry_names())
+
+    def other_bytes(self) -> int:
+        """Bytes in the rest of the cache folder that count against a shared bound (else 0)."""
+        if not self.shared:
+            return 0
+        return sum(tree_size(p) for p in self.root.parent.iterdir() if p.name != self.root.name)
 
     # ------------------------------------------------------------------ eviction
     def _remove_locked(self, entry: str) -> None:
-        d = self.entry_dir(entry)
-        if d.exists():
-            trash = self.root / "entries" / f".evicted-{entry}-{uuid.uuid4().hex[:8]}"
-            os.replace(d, trash)  # atomic: readers see all of the entry or nothing
-            shutil.rmtree(trash, ignore_errors=True)
+        for d in self.entry_files(entry):  # a converted model's .apr goes first: its sidecars say nothing alone
+            if d.exists():
+                trash = d.parent / f".evicted-{d.name}-{uuid.uuid4().hex[:8]}"
+                os.replace(d, trash)  # atomic: readers see all of the entry or nothing
+                if trash.is_dir():
+                    shutil.rmtree(trash, ignore_errors=True)
+                else:
+                    trash.unlink(missing_ok=True)
         (self.root / "last_used" / entry).unlink(missing_ok=True)
 
     def evict(self, entry: str) -> int:
@@ -238,7 +287,7 @@ class ModelCache:
             if self.is_pinned(entry):
                 raise ArtifactError(f"model cache entry {entry} is in use by a running sse process",
                                     file=str(self.entry_dir(entry)), fix="wait for that run to finish, then evict")
-            size = _tree_size(self.entry_dir(entry))
+            size = self.entry_size(entry)
             self._remove_locked(entry)
             return size
 
@@ -251,8 +300,8 @@ class ModelCache:
         evicted: list[str] = []
         with self._cache_lock():
             names = self.entry_names()
-            sizes = {e: _tree_size(self.entry_dir(e)) for e in names}
-            total = sum(sizes.values())
+            sizes = {e: self.entry_size(e) for e in names}
+            total = sum(sizes.values()) + self.other_bytes()
             if total <= self.limit:
                 return evicted
             for e in sorted(names, key=self.last_used_ns):
@@ -279,7 +328,7 @@ class ModelCache:
             if manifest is None:
                 return 0
             d = self.entry_dir(entry)
-            before = _tree_size(d)
+            before = tree_size(d)
             for child in list(d.iterdir()):
                 if child.name == MANIFEST:
                     continue
@@ -290,4 +339,4 @@ class ModelCache:
             manifest["sources_released"] = True
             manifest["sources_released_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             self.write_manifest(entry, manifest)
-            return before - _tree_size(d)
+            return before - tree_size(d)

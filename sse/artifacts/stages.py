@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -100,8 +101,33 @@ def fetch_sources(spec: SystemSpec, cache: Path | None = None) -> list[Path]:
     return files
 
 
-def ensure_apr(spec: SystemSpec, cache: Path | None = None) -> Path:
-    """The validated .apr for a native system: explicit path, or fetch + convert + validate on demand."""
+def _model_cache(apr: Path) -> Any:
+    from sse.artifacts.modelcache import ModelCache
+
+    return ModelCache(apr.parent)
+
+
+def _convert_pinned(spec: SystemSpec, apr: Path, cache: Path | None, listed: list[Path] | None) -> None:
+    """Fetch what is missing, convert and gate, with the sources pinned while they are read, then
+    keep the model cache within its bound (this model stays: its caller is about to use it)."""
+    from sse.artifacts.fetch import entry_name
+    from sse.artifacts.modelcache import ModelCache
+
+    models = _model_cache(apr)
+    with ModelCache().pin(entry_name(spec)) if spec.source else contextlib.nullcontext():
+        files = listed if listed is not None and all(p.exists() for p in listed) else None
+        if files is None:  # first conversion, or the sources were released or evicted since
+            files = fetch_sources(spec, cache)
+        rep = convert_stage(spec, files, apr)
+    atomic_write_text(gate_report_path(spec, cache), json.dumps(rep, indent=1, default=str))
+    models.touch(apr.name)
+    models.enforce_limit(keep={apr.name})
+
+
+def ensure_apr(spec: SystemSpec, cache: Path | None = None, *, hold: bool = False) -> Path:
+    """The validated .apr for a native system: explicit path, or fetch + convert + validate on demand
+    (again after the model cache evicted it). `hold` keeps it from eviction for the rest of this
+    process (an evaluation that uses it); the pin is taken before the file is looked at."""
     explicit = _explicit_apr(spec)
     if explicit is not None:
         if not explicit.is_file():
@@ -109,13 +135,18 @@ def ensure_apr(spec: SystemSpec, cache: Path | None = None) -> Path:
                                 field=f"systems.{spec.name}.options.apr", fix=f"convert the model to {explicit}")
         return explicit
     apr = apr_path(spec, _root(cache))
-    if not apr.exists():
-        files = fetch_sources(spec, cache)
-        rep = convert_stage(spec, files, apr)
-        atomic_write_text(gate_report_path(spec, cache), json.dumps(rep, indent=1, default=str))
-    marker = validated_path(spec, cache)
-    if not marker.exists():
-        atomic_write_text(marker, json.dumps(validate_stage(apr), indent=1, default=str))
+    models = _model_cache(apr)
+    if hold:
+        models.hold(apr.name)
+    with models.pin(apr.name):
+        if not apr.exists():
+            with models.entry_lock(apr.name):  # one conversion per model, whoever asks
+                if not apr.exists():
+                    _convert_pinned(spec, apr, cache, None)
+        marker = validated_path(spec, cache)
+        if not marker.exists():
+            atomic_write_text(marker, json.dumps(validate_stage(apr), indent=1, default=str))
+        models.touch(apr.name)
     return apr
 
 
@@ -134,12 +165,10 @@ def action_fetch(spec: SystemSpec) -> bool:
 
 
 def _convert_from_list(spec: SystemSpec) -> None:
-    files = [Path(p) for p in json.loads(sources_list_path(spec).read_text())]
-    missing = [p for p in files if not p.exists()]
-    if missing:  # sources were released or evicted since: fetch them again
-        files = fetch_sources(spec)
-    rep = convert_stage(spec, files, apr_path(spec, cache_root()))
-    atomic_write_text(gate_report_path(spec), json.dumps(rep, indent=1, default=str))
+    apr = apr_path(spec, cache_root())
+    models = _model_cache(apr)
+    with models.pin(apr.name), models.entry_lock(apr.name):
+        _convert_pinned(spec, apr, None, [Path(p) for p in json.loads(sources_list_path(spec).read_text())])
 
 
 def action_convert(spec: SystemSpec) -> bool:
@@ -147,7 +176,9 @@ def action_convert(spec: SystemSpec) -> bool:
 
 
 def _validate_to_marker(spec: SystemSpec) -> None:
-    rep = validate_stage(apr_path(spec, cache_root()))
+    apr = apr_path(spec, cache_root())
+    with _model_cache(apr).pin(apr.name):
+        rep = validate_stage(apr)
     atomic_write_text(validated_path(spec), json.dumps(rep, indent=1, default=str))
 
 

@@ -71,6 +71,24 @@ def file_key(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def tree_size(path: Path) -> int:
+    """Bytes on disk under `path` (a file or a folder), not following symlinks (hub snapshots
+    are links to blobs); 0 when it is gone."""
+    try:
+        if not path.is_dir() or path.is_symlink():
+            return os.lstat(path).st_size
+    except FileNotFoundError:
+        return 0
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except FileNotFoundError:
+                pass
+    return total
+
+
 def cache_root() -> Path:
     """The cache folder: $SSE_CACHE_DIR, else ./cache."""
     return Path(os.environ.get("SSE_CACHE_DIR", "cache")).resolve()

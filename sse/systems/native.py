@@ -83,7 +83,7 @@ class NativeAdapter(AdapterBase):
         if self._apr is None:
             from sse.artifacts.stages import ensure_apr
 
-            self._apr = ensure_apr(self.spec)
+            self._apr = ensure_apr(self.spec, hold=True)  # not evicted while this evaluation runs
         return self._apr
 
     def fingerprint(self) -> str:
