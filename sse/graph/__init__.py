@@ -29,6 +29,7 @@ from doit.tools import config_changed
 
 from sse.core.store import cache_root, content_key, doit_state_file
 from sse.exec import Judge
+from sse.graph.portable_state import BACKEND_LOCATION, BACKEND_NAME
 from sse.run import evidence
 from sse.run.collect import run_pareto, run_report, run_stats
 from sse.run.context import Plan, RunContext, StoreSession, build_dir, report_dir
@@ -314,7 +315,7 @@ def doit_config() -> dict[str, Any]:
     return {
         "default_tasks": ["report"],
         "dep_file": str(doit_state_file()),
-        "backend": "sqlite3",
+        "backend": BACKEND_NAME,  # sse.graph.portable_state: paths kept relative, so a moved cache serves
         "verbosity": 1,
     }
 
@@ -364,7 +365,9 @@ def run_doit(args: list[str], plan: Plan | None = None, judge: Judge | None = No
     prepare_cache()
     # doit binds its output stream to sys.stdout at import time; give it the current one.
     config = dict(doit_config(), outfile=sys.stdout)
-    return int(DoitMain(PlanLoader(plan if plan is not None else plan_from_env(), config)).run(args))
+    plugins = {"BACKEND": {BACKEND_NAME: BACKEND_LOCATION}}  # also in pyproject.toml for the doit command
+    return int(DoitMain(PlanLoader(plan if plan is not None else plan_from_env(), config),
+                        extra_config=plugins).run(args))
 
 
 __all__ = [

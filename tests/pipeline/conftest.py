@@ -97,6 +97,25 @@ def calls() -> Counter[str]:
     return CALLS
 
 
+class CountingJudge:
+    """The scorers' own judge, with a count of verification requests per example id."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, reqs: list[Any]) -> list[Any]:
+        from sse.scorers import verify_batch
+
+        self.counts.update(r.example.id for r in reqs)
+        return verify_batch(reqs)
+
+
+@pytest.fixture
+def judge() -> CountingJudge:
+    """Hand it to `sse.graph.run_doit(..., judge=judge)`; `judge.counts` says what was verified."""
+    return CountingJudge()
+
+
 @pytest.fixture
 def corpus_writer() -> Any:
     """(write_corpus, EXAMPLES) for tests that edit the corpus."""
