@@ -17,13 +17,16 @@ expectations are compared on every load (cheap), so editing one is noticed.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import xxhash
 import yaml
 
 from sse.core.errors import CorpusError
@@ -42,6 +45,7 @@ FIELDS_OPTIONAL = ("level", "rust")
 TEST_FIELDS = ("args", "expected", "raises")
 MIN_TESTS = 3
 CHECK_VERSION = 2  # bump when the runner's output format changes (2: run in the sandbox)
+RECORD_VERSION = 1  # bump when parsing or deriving an example changes (classify, the record fields)
 CALL_TIMEOUT_S = 5
 
 try:  # the C loader is ~10x faster; same semantics as SafeLoader
@@ -58,7 +62,12 @@ class Corpus:
     examples: tuple[Example, ...]
 
     def key(self) -> str:
-        return content_key("corpus", [e.key() for e in self.examples])
+        return corpus_key([e.key() for e in self.examples])
+
+
+def corpus_key(example_keys: list[str]) -> str:
+    """A corpus is identified by its examples' keys, in order."""
+    return content_key("corpus", example_keys)
 
 
 def bundled_corpus_path(name: str) -> Path:
@@ -214,42 +223,65 @@ def _parse_record(d: Any, file: str, stem: str | None, source: str) -> _Raw:
     return _Raw(file, ex_id, entry, python, tuple(tests), level, rust, source)
 
 
-def _read_yaml_folder(folder: Path) -> list[_Raw]:
+@dataclass(frozen=True)
+class Record:
+    """One example's source before it is parsed: `digest` covers everything its derived example
+    depends on (its text, where it lives, the loader's versions), so a caller that kept the
+    example derived from an equal digest may reuse it instead of parsing and confirming again."""
+
+    digest: str
+    file: str  # where its errors point
+    parse: Callable[[], _Raw]
+
+
+def _record_digest(source: str, stem: str | None, blob: bytes) -> str:
+    return content_key("corpus-record", RECORD_VERSION, CHECK_VERSION, sys.version_info[:2], source, stem,
+                       xxhash.xxh3_128_hexdigest(blob))
+
+
+def _yaml_record(p: Path, blob: bytes) -> _Raw:
+    try:
+        data = yaml.load(blob.decode("utf-8"), Loader=_YamlLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise CorpusError(f"malformed YAML at {where}: {problem}", file=str(p), field="<yaml>",
+                          fix="correct the YAML syntax (indentation, quotes, colons)") from None
+    except UnicodeDecodeError:
+        raise CorpusError("not UTF-8 text", file=str(p), field="<file>", fix="save it as UTF-8") from None
+    return _parse_record(data, str(p), p.stem, str(p))
+
+
+def _yaml_records(folder: Path) -> list[Record]:
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     if not files:
         raise CorpusError("no <id>.yaml files in the folder", file=str(folder), fix="add examples or fix the path")
     out = []
     for p in files:
-        try:
-            data = yaml.load(p.read_text(encoding="utf-8"), Loader=_YamlLoader)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            raise CorpusError(f"malformed YAML at {where}: {problem}", file=str(p), field="<yaml>",
-                              fix="correct the YAML syntax (indentation, quotes, colons)") from None
-        except UnicodeDecodeError:
-            raise CorpusError("not UTF-8 text", file=str(p), field="<file>", fix="save it as UTF-8") from None
-        out.append(_parse_record(data, str(p), p.stem, str(p)))
+        blob = p.read_bytes()
+        out.append(Record(_record_digest(str(p), p.stem, blob), str(p), functools.partial(_yaml_record, p, blob)))
     return out
 
 
-def _read_jsonl(path: Path) -> list[_Raw]:
-    out = []
+def _jsonl_record(path: Path, n: int, line: str) -> _Raw:
+    where = f"{path}:{n}"
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise CorpusError(f"malformed JSON: {e.msg} at column {e.colno}", file=where, field="<json>",
+                          fix="write one JSON object per line") from None
+    return _parse_record(data, where, None, str(path))
+
+
+def _jsonl_records(path: Path) -> list[Record]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise CorpusError("not UTF-8 text", file=str(path), field="<file>", fix="save it as UTF-8") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CorpusError(f"malformed JSON: {e.msg} at column {e.colno}", file=where, field="<json>",
-                              fix="write one JSON object per line") from None
-        out.append(_parse_record(data, where, None, str(path)))
+    out = [Record(_record_digest(str(path), None, line.encode()), f"{path}:{n}",
+                  functools.partial(_jsonl_record, path, n, line))
+           for n, line in enumerate(lines, 1) if line.strip()]
     if not out:
         raise CorpusError("no examples in the file", file=str(path), fix="add one JSON object per line")
     return out
@@ -342,13 +374,20 @@ def _build(r: _Raw, outcomes: list[dict[str, Any]]) -> Example:
                    level=level, level_explicit=explicit, rust_reference=r.rust, source_path=r.source)
 
 
-def _function_corpus(raws: list[_Raw], store: Store | None, timeout: int) -> tuple[Example, ...]:
+def check_unique_ids(ids: Iterable[tuple[str, str]]) -> None:
+    """Every (id, file) pair names a different id; else one line naming both files."""
     seen: dict[str, str] = {}
-    for r in raws:
-        if r.id in seen:
-            raise CorpusError(f"duplicate id {r.id!r} (also in {seen[r.id]})", file=r.file, field="id",
+    for ex_id, file in ids:
+        if ex_id in seen:
+            raise CorpusError(f"duplicate id {ex_id!r} (also in {seen[ex_id]})", file=file, field="id",
                               fix="give every example a unique id")
-        seen[r.id] = r.file
+        seen[ex_id] = file
+
+
+def _function_corpus(raws: list[_Raw], store: Store | None, timeout: int,
+                     unique: bool = True) -> tuple[Example, ...]:
+    if unique:
+        check_unique_ids((r.id, r.file) for r in raws)
     outcomes = _confirm(raws, store, timeout)
     return tuple(_build(r, o) for r, o in zip(raws, outcomes, strict=True))
 
@@ -420,14 +459,8 @@ def _program_examples(folder: Path) -> tuple[Example, ...]:
 
 
 # ---------------------------------------------------------------- entry point
-def load_corpus(spec: str, *, store: Store | None = None, check: bool = True,
-                timeout: int = CALL_TIMEOUT_S) -> Corpus:
-    """Load and validate a corpus.
-
-    `store`: where confirmations are cached (default: the project Store under
-    $SSE_CACHE_DIR). `check=False` skips running the Python (tests then carry
-    only their stated expectations; used by tools that only count).
-    """
+def corpus_location(spec: str) -> tuple[str, Path]:
+    """(name, path) of a corpus spec; one line when there is no such corpus."""
     if spec.startswith(BUNDLED_PREFIX):
         name = spec[len(BUNDLED_PREFIX):]
         try:
@@ -441,15 +474,41 @@ def load_corpus(spec: str, *, store: Store | None = None, check: bool = True,
     if not path.exists():
         raise CorpusError("corpus not found", file=str(path), field="corpus",
                           fix="give bundled:NAME, a folder of <id>.yaml, a .jsonl file, or a folder of programs")
+    return name, path
+
+
+def corpus_records(spec: str) -> list[Record] | None:
+    """The records of a function corpus, unparsed (None for a program corpus: it is loaded whole)."""
+    _, path = corpus_location(spec)
     if path.is_file():
         if path.suffix != ".jsonl":
             raise CorpusError(f"unsupported corpus file type {path.suffix or '(none)'}", file=str(path),
                               field="corpus", fix="use a .jsonl file or a folder of <id>.yaml")
-        raws = _read_jsonl(path)
-    elif not any(path.glob("*.yaml")) and not any(path.glob("*.yml")) and _is_program_folder(path):
+        return _jsonl_records(path)
+    if not any(path.glob("*.yaml")) and not any(path.glob("*.yml")) and _is_program_folder(path):
+        return None
+    return _yaml_records(path)
+
+
+def derive_examples(records: list[Record], store: Store | None, timeout: int = CALL_TIMEOUT_S) -> list[Example]:
+    """Parse and confirm some records of a corpus (ids are checked against each other only: a
+    caller holding the rest checks the whole with check_unique_ids)."""
+    return list(_function_corpus([r.parse() for r in records], store, timeout, unique=False))
+
+
+def load_corpus(spec: str, *, store: Store | None = None, check: bool = True,
+                timeout: int = CALL_TIMEOUT_S) -> Corpus:
+    """Load and validate a corpus.
+
+    `store`: where confirmations are cached (default: the project Store under
+    $SSE_CACHE_DIR). `check=False` skips running the Python (tests then carry
+    only their stated expectations; used by tools that only count).
+    """
+    name, path = corpus_location(spec)
+    records = corpus_records(spec)
+    if records is None:
         return Corpus(name=name, path=str(path), kind="program", examples=_program_examples(path))
-    else:
-        raws = _read_yaml_folder(path)
+    raws = [r.parse() for r in records]
     if check:
         own = store is None
         st = store if store is not None else Store()
