@@ -43,6 +43,11 @@ DEFAULT_CACHE_BYTES = 10 * 1024**3
 
 
 def _canon(obj: Any) -> Any:
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:  # the common leaves first: keys hash lists of keys
+        return obj
+    if (t is list or t is tuple) and all(type(v) is str for v in obj):
+        return list(obj)
     if isinstance(obj, dict):
         return {str(k): _canon(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, (list, tuple)):

@@ -182,12 +182,13 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
         )
         systems = [s.name for s in systems_for(task, list(plan.models) or None)]
         examples_json = str(build_dir(task.id) / "examples.json")
+        examples_seal = str(build_dir(task.id) / "examples.keys")  # changes with it; cheap for doit to hash
         yield {
             "basename": "corpus",
             "name": task.id,
             "actions": [(_corpus, [task.path])],
             "file_dep": [*corpus_files(task), task.path],
-            "targets": [examples_json],
+            "targets": [examples_json, examples_seal],
             "doc": "load the corpus and confirm every expected value by running the Python",
         }
         for name in systems:
@@ -213,7 +214,7 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                     "name": f"{task.id}:{name}:r{run}",
                     "actions": [(_generate, [task.path, name, run, auto])],
                     "file_dep": [
-                        examples_json,
+                        examples_seal,
                         *model_stage_deps(task, name),
                         *(auto_deps(name, run) if not det else []),
                     ],
@@ -234,7 +235,7 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
                     "basename": "verify",
                     "name": f"{task.id}:{name}:r{run}",
                     "actions": [(_verify, [task.path, name, run])],
-                    "file_dep": [str(gen_t), examples_json],
+                    "file_dep": [str(gen_t), examples_seal],
                     "targets": [str(ver_t)],
                     "task_dep": [f"verify:{task.id}:{name}:r0"] if det and run > 0 else [],
                     "uptodate": [

@@ -52,15 +52,20 @@ def write_build_file(
     return seal
 
 
-def seals_of(build_file: Path) -> dict[str, str]:
-    """'#NAME SIZE DIGEST' lines of a sidecar: 'self' (the file) and, in an index, 'shard:<name>'."""
+def sidecar(build_file: Path) -> tuple[dict[str, str], list[str]] | None:
+    """A build file's `.keys` sidecar read once: its '#NAME SIZE DIGEST' seal lines ('self', the file;
+    in an index, 'shard:<name>') and its store keys, one a line (RETRY for a harness failure)."""
     try:
         lines = build_file.with_suffix(".keys").read_bytes().decode(errors="replace").split("\n")
     except FileNotFoundError:
-        return {}
-    return {
-        ln[1:].split(" ", 1)[0]: ln[1:].split(" ", 1)[1] for ln in lines if ln.startswith("#") and " " in ln
-    }
+        return None
+    seals = {ln[1:].split(" ", 1)[0]: ln[1:].split(" ", 1)[1] for ln in lines if ln.startswith("#") and " " in ln}
+    return seals, [k for k in lines if k and not k.startswith("#")]
+
+
+def seals_of(build_file: Path) -> dict[str, str]:
+    side = sidecar(build_file)
+    return side[0] if side else {}
 
 
 def read_checked(path: Path, kind: type) -> Any:
@@ -73,12 +78,8 @@ def shard_path(target: Path, name: str) -> Path:
 
 
 def read_keys(build_file: Path) -> list[str] | None:
-    """The `.keys` sidecar of a build file: one store key a line, RETRY for a harness failure."""
-    try:
-        lines = build_file.with_suffix(".keys").read_bytes().decode(errors="replace").split("\n")
-        return [k for k in lines if k and not k.startswith("#")]
-    except FileNotFoundError:
-        return None
+    side = sidecar(build_file)
+    return side[1] if side else None
 
 
 def all_stored(keys: list[str] | None, namespace: str, have: frozenset[str]) -> bool:
@@ -88,15 +89,10 @@ def all_stored(keys: list[str] | None, namespace: str, have: frozenset[str]) -> 
     return all(k != RETRY and f"{namespace}/{k}" in have for k in keys)
 
 
-def shard_keys(target: Path, name: str) -> list[str] | None:
-    return read_keys(shard_path(target, name))
-
-
 def shard_reusable(target: Path, name: str, namespace: str, have: frozenset[str]) -> bool:
     path = shard_path(target, name)
-    return sealed_size_ok(path, seals_of(path).get("self")) and all_stored(
-        shard_keys(target, name), namespace, have
-    )
+    side = sidecar(path)
+    return side is not None and sealed_size_ok(path, side[0].get("self")) and all_stored(side[1], namespace, have)
 
 
 def intact(target: Path) -> bool:
@@ -127,10 +123,13 @@ def finish_sharded(target: Path, header: dict[str, Any], names: list[str], fresh
         for name, (entries, keys) in fresh.items()
     }
     all_keys: list[str] = []
-    for name in names:  # fresh shards' keys are in hand; reused shards' sidecars are read
-        all_keys.extend(fresh[name][1] if name in fresh else (shard_keys(target, name) or [RETRY]))
-        if name not in seals:
-            seals[name] = seals_of(shard_path(target, name)).get("self", "0 <unsealed>")
+    for name in names:  # fresh shards' keys are in hand; reused shards' sidecars are read (once)
+        if name in fresh:
+            all_keys.extend(fresh[name][1])
+            continue
+        side = sidecar(shard_path(target, name))
+        all_keys.extend(side[1] if side else [RETRY])
+        seals[name] = side[0].get("self", "0 <unsealed>") if side else "0 <unsealed>"
     write_build_file(
         target, header | {"shards": names}, all_keys, tuple(f"#shard:{n} {seals[n]}" for n in names)
     )
