@@ -59,8 +59,14 @@ def sidecar(build_file: Path) -> tuple[dict[str, str], list[str]] | None:
         lines = build_file.with_suffix(".keys").read_bytes().decode(errors="replace").split("\n")
     except FileNotFoundError:
         return None
-    seals = {ln[1:].split(" ", 1)[0]: ln[1:].split(" ", 1)[1] for ln in lines if ln.startswith("#") and " " in ln}
-    return seals, [k for k in lines if k and not k.startswith("#")]
+    seals: dict[str, str] = {}
+    n = 0  # the seal lines come first (write_build_file); keys never start with '#'
+    while n < len(lines) and lines[n].startswith("#"):
+        name, _, seal = lines[n][1:].partition(" ")
+        if seal:
+            seals[name] = seal
+        n += 1
+    return seals, [k for k in lines[n:] if k]
 
 
 def seals_of(build_file: Path) -> dict[str, str]:

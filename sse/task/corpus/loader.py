@@ -235,8 +235,9 @@ class Record:
 
 
 def _record_digest(source: str, stem: str | None, blob: bytes) -> str:
-    return content_key("corpus-record", RECORD_VERSION, CHECK_VERSION, sys.version_info[:2], source, stem,
-                       xxhash.xxh3_128_hexdigest(blob))
+    """A plain digest, not content_key: it runs once per record on every load of the corpus."""
+    head = f"corpus-record\0{RECORD_VERSION}\0{CHECK_VERSION}\0{sys.version_info[:2]}\0{source}\0{stem}\0"
+    return xxhash.xxh3_128_hexdigest(head.encode() + blob)
 
 
 def _yaml_record(p: Path, blob: bytes) -> _Raw:
