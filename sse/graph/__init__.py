@@ -29,7 +29,7 @@ from doit.tools import config_changed
 
 from sse.core.store import cache_root, content_key, doit_state_file
 from sse.exec import Judge
-from sse.graph.portable_state import BACKEND_LOCATION, BACKEND_NAME
+from sse.graph.portable_state import BACKEND_LOCATION, BACKEND_NAME, backend_available
 from sse.run import evidence
 from sse.run.collect import run_pareto, run_report, run_stats
 from sse.run.context import Plan, RunContext, StoreSession, build_dir, report_dir
@@ -312,11 +312,14 @@ def prepare_cache() -> None:
         cache_root().mkdir(parents=True, exist_ok=True)
 
 
-def doit_config() -> dict[str, Any]:
+def doit_config(portable: bool | None = None) -> dict[str, Any]:
+    """`portable`: doit's state in sse.graph.portable_state (paths kept relative, so a moved cache
+    serves); by default when doit can find that backend, else doit's own sqlite3 (same file)."""
+    portable = backend_available() if portable is None else portable
     return {
         "default_tasks": ["report"],
         "dep_file": str(doit_state_file()),
-        "backend": BACKEND_NAME,  # sse.graph.portable_state: paths kept relative, so a moved cache serves
+        "backend": BACKEND_NAME if portable else "sqlite3",
         "verbosity": 1,
     }
 
@@ -365,7 +368,7 @@ def run_doit(args: list[str], plan: Plan | None = None, judge: Judge | None = No
     reset(judge)
     prepare_cache()
     # doit binds its output stream to sys.stdout at import time; give it the current one.
-    config = dict(doit_config(), outfile=sys.stdout)
+    config = dict(doit_config(portable=True), outfile=sys.stdout)
     plugins = {"BACKEND": {BACKEND_NAME: BACKEND_LOCATION}}  # also in pyproject.toml for the doit command
     return int(DoitMain(PlanLoader(plan if plan is not None else plan_from_env(), config),
                         extra_config=plugins).run(args))

@@ -7,9 +7,10 @@ again). Here a path under the cache folder, the working directory or the sse pac
 `@cache/...`, `@cwd/...` or `@sse/...` and read back against today's places; anything else keeps
 its absolute path. State written by doit's own sqlite3 backend (absolute keys) is still read.
 
-Registered as doit's `sse-sqlite3` backend: DOIT_CONFIG names it, and doit finds the class through
-the plugin config (`[tool.doit.plugins.backend]` in pyproject.toml, the `doit.BACKEND` entry
-point, or `extra_config` in `run_doit`).
+Registered as doit's `sse-sqlite3` backend: `run_doit` (what `sse evaluate` uses) hands doit the
+plugin itself; the `doit` command line finds it through the `doit.BACKEND` entry point of an
+installed sse (pyproject.toml), and falls back to doit's own sqlite3 backend (same file format,
+absolute paths) where sse was not installed with it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ from sse.core.store import cache_root
 BACKEND_NAME = "sse-sqlite3"
 BACKEND_LOCATION = f"{__name__}:PortableSqliteDB"
 DEPS = "deps:"  # doit's record of a task's file_dep list
+
+
+def backend_available() -> bool:
+    """Whether the `doit` command line will find this backend: the entry point of an installed sse.
+    (doit reads plugin config files in the folder it starts in, and then moves to the dodo.py's.)"""
+    from importlib.metadata import entry_points
+
+    return any(ep.name == BACKEND_NAME for ep in entry_points(group="doit.BACKEND"))
 
 
 def _roots() -> list[tuple[str, str]]:
