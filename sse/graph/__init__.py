@@ -370,8 +370,11 @@ def run_doit(args: list[str], plan: Plan | None = None, judge: Judge | None = No
     # doit binds its output stream to sys.stdout at import time; give it the current one.
     config = dict(doit_config(portable=True), outfile=sys.stdout)
     plugins = {"BACKEND": {BACKEND_NAME: BACKEND_LOCATION}}  # also in pyproject.toml for the doit command
-    return int(DoitMain(PlanLoader(plan if plan is not None else plan_from_env(), config),
-                        extra_config=plugins).run(args))
+    return int(
+        DoitMain(PlanLoader(plan if plan is not None else plan_from_env(), config), extra_config=plugins).run(
+            args
+        )
+    )
 
 
 __all__ = [

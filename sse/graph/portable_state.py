@@ -39,7 +39,11 @@ def backend_available() -> bool:
 
 def _roots() -> list[tuple[str, str]]:
     """(tag, folder) pairs, the most specific folder first (the cache usually sits in the cwd)."""
-    roots = {"@cache/": cache_root(), "@cwd/": Path.cwd().resolve(), "@sse/": Path(sse.__file__).resolve().parent}
+    roots = {
+        "@cache/": cache_root(),
+        "@cwd/": Path.cwd().resolve(),
+        "@sse/": Path(sse.__file__).resolve().parent,
+    }
     return sorted(((tag, str(p)) for tag, p in roots.items()), key=lambda tp: -len(tp[1]))
 
 
@@ -57,13 +61,13 @@ class PortableSqliteDB(SqliteDB):  # type: ignore[misc]
             return path
         for tag, root in self._roots:
             if path.startswith(root + os.sep):
-                return tag + path[len(root) + 1:]
+                return tag + path[len(root) + 1 :]
         return path
 
     def local(self, key: str) -> str:
         for tag, root in self._roots:
             if key.startswith(tag):
-                return os.path.join(root, key[len(tag):])
+                return os.path.join(root, key[len(tag) :])
         return key
 
     def get(self, task_id: str, dependency: str) -> Any:

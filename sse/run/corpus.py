@@ -99,13 +99,20 @@ def run_corpus(ctx: RunContext) -> None:
         rows = [{k: v for k, v in old[d].items() if k != "plus"} if d in old else fresh[d] for d in digests]
         check_unique_ids((row["id"], r.file) for row, r in zip(rows, records, strict=True))
         if task.ground_truth.plus:  # plus sets are checked against the examples themselves
-            examples = [made[d] if d in made else example_from_dict(row) for d, row in zip(digests, rows, strict=True)]
+            examples = [
+                made[d] if d in made else example_from_dict(row) for d, row in zip(digests, rows, strict=True)
+            ]
     plus_rows, plus_summary = evidence.corpus_plus(task, path, examples or [])
     rows = [row | {"plus": plus_rows[row["id"]]} if row["id"] in plus_rows else row for row in rows]
     payload = {
         "task": task.id,
-        "corpus": {"name": name, "path": path, "kind": kind, "key": corpus_key([r["key"] for r in rows]),
-                   "n_examples": len(rows)},
+        "corpus": {
+            "name": name,
+            "path": path,
+            "kind": kind,
+            "key": corpus_key([r["key"] for r in rows]),
+            "n_examples": len(rows),
+        },
         "examples": rows,
         "plus": plus_summary,
         "plus_digest": evidence.plus_digest(rows),

@@ -98,7 +98,11 @@ def all_stored(keys: list[str] | None, namespace: str, have: frozenset[str]) -> 
 def shard_reusable(target: Path, name: str, namespace: str, have: frozenset[str]) -> bool:
     path = shard_path(target, name)
     side = sidecar(path)
-    return side is not None and sealed_size_ok(path, side[0].get("self")) and all_stored(side[1], namespace, have)
+    return (
+        side is not None
+        and sealed_size_ok(path, side[0].get("self"))
+        and all_stored(side[1], namespace, have)
+    )
 
 
 def intact(target: Path) -> bool:

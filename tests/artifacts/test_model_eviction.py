@@ -44,8 +44,12 @@ def converted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 def _spec(name: str, sources: dict[str, Path]) -> SystemSpec:
-    return SystemSpec(name=name, kind="native", source={"path": str(sources[name])},
-                      options={"quantization": "f32", "batch_size": 1})
+    return SystemSpec(
+        name=name,
+        kind="native",
+        source={"path": str(sources[name])},
+        options={"quantization": "f32", "batch_size": 1},
+    )
 
 
 def _used(cache: ModelCache) -> int:
@@ -53,7 +57,8 @@ def _used(cache: ModelCache) -> int:
 
 
 def test_models_are_evicted_lru_within_the_one_bound_and_come_back(
-        sources: dict[str, Path], converted: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sources: dict[str, Path], converted: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = _spec("a", sources), _spec("b", sources)
     apr_a = ensure_apr(a)
     one_model = _used(ModelCache())
@@ -70,7 +75,8 @@ def test_models_are_evicted_lru_within_the_one_bound_and_come_back(
 
 
 def test_a_model_in_use_by_a_running_evaluation_is_never_evicted(
-        sources: dict[str, Path], converted: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sources: dict[str, Path], converted: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = _spec("a", sources), _spec("b", sources)
     adapter = build_adapter(a, None)
     assert adapter.unavailable_reason() is None  # converts a and holds it for this process
@@ -79,6 +85,8 @@ def test_a_model_in_use_by_a_running_evaluation_is_never_evicted(
     ensure_apr(b)  # over the bound, but a is held: it stays (the next call catches up)
     assert apr_a.exists() and stages.apr_path(b, stages.cache_root()).exists()
     ex = Example(id="e", python="def f(): pass", entry_point="f")
-    (c,) = adapter.generate([Prompt(system="S", user="U", example=ex, run=0, decoding=Decoding(max_tokens=3))])
+    (c,) = adapter.generate(
+        [Prompt(system="S", user="U", example=ex, run=0, decoding=Decoding(max_tokens=3))]
+    )
     assert c.error is None
     assert converted == Counter({"a": 1, "b": 1})

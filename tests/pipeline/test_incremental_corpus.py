@@ -36,17 +36,24 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 def _edit_shout(project: Path, corpus_writer: Any) -> None:
     write_corpus, examples = corpus_writer
-    write_corpus(project / "corpus.jsonl", [
-        (i, py.replace("+ '!'", "+ '!!'"), a, rs.replace('"{}!"', '"{}!!"')) if i == "shout" else (i, py, a, rs)
-        for i, py, a, rs in examples])
+    write_corpus(
+        project / "corpus.jsonl",
+        [
+            (i, py.replace("+ '!'", "+ '!!'"), a, rs.replace('"{}!"', '"{}!!"'))
+            if i == "shout"
+            else (i, py, a, rs)
+            for i, py, a, rs in examples
+        ],
+    )
 
 
 def _stamps(project: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in (project / "cache" / "build").rglob("*.d/*.json")}
 
 
-def test_an_edit_rederives_one_record_and_touches_only_its_shards(project: Path, parsed: Counter[str],
-                                                                  corpus_writer: Any) -> None:
+def test_an_edit_rederives_one_record_and_touches_only_its_shards(
+    project: Path, parsed: Counter[str], corpus_writer: Any
+) -> None:
     assert run_doit(["verify"], PLAN) == 0
     assert parsed == Counter({"add": 1, "shout": 1, "evens": 1})
     before = _stamps(project)
@@ -63,8 +70,9 @@ def test_an_edit_rederives_one_record_and_touches_only_its_shards(project: Path,
     assert len(touched) == 2 * 3 * 3  # one generate and one verify shard per system and run
 
 
-def test_reused_rows_equal_a_full_derivation(project: Path, parsed: Counter[str], corpus_writer: Any,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reused_rows_equal_a_full_derivation(
+    project: Path, parsed: Counter[str], corpus_writer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run_doit(["corpus"], PLAN) == 0
     _edit_shout(project, corpus_writer)
     assert run_doit(["corpus"], PLAN) == 0

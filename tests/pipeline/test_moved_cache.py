@@ -27,9 +27,13 @@ def _build_stamps(cache: Path) -> dict[Path, int]:
     return {p.relative_to(cache): p.stat().st_mtime_ns for p in (cache / "build").rglob("*.json")}
 
 
-def test_a_cache_copied_to_another_path_serves(project: Path, calls: Counter[str],
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str], judge: Any) -> None:
+def test_a_cache_copied_to_another_path_serves(
+    project: Path,
+    calls: Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    judge: Any,
+) -> None:
     assert _report(capsys, judge)  # cold: everything ran
     assert sum(calls.values()) and sum(judge.counts.values())
     calls.clear()
@@ -45,9 +49,13 @@ def test_a_cache_copied_to_another_path_serves(project: Path, calls: Counter[str
     assert ran == []  # the reports are where they were: nothing at all to do
 
 
-def test_a_fresh_clone_given_the_cache_serves(project: Path, calls: Counter[str],
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str], judge: Any) -> None:
+def test_a_fresh_clone_given_the_cache_serves(
+    project: Path,
+    calls: Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    judge: Any,
+) -> None:
     assert _report(capsys, judge)
     calls.clear()
     judge.counts.clear()
@@ -65,7 +73,8 @@ def test_a_fresh_clone_given_the_cache_serves(project: Path, calls: Counter[str]
 
 
 def test_a_native_model_and_its_answers_serve_from_a_restored_cache(
-        project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], judge: Any) -> None:
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], judge: Any
+) -> None:
     """The converted model and the native answers are found again: nothing fetched, converted,
     validated, generated or verified (the fingerprint does not depend on where the .apr is)."""
     from sse.artifacts import stages
@@ -74,10 +83,15 @@ def test_a_native_model_and_its_answers_serve_from_a_restored_cache(
 
     make_tiny_llama(project / "model", seed=3)
     with open(project / "tasks" / "models.yaml", "a") as f:
-        f.write("  tiny: {kind: native, source: {path: ../model}, options: {quantization: f32, batch_size: 2}}\n")
+        f.write(
+            "  tiny: {kind: native, source: {path: ../model}, options: {quantization: f32, batch_size: 2}}\n"
+        )
     task = project / "tasks" / "t.yaml"
-    task.write_text(task.read_text().replace("runs: 3, systems: [reference, det, sto]",
-                                             "runs: 2, systems: [reference, tiny], max_tokens: 8"))
+    task.write_text(
+        task.read_text().replace(
+            "runs: 3, systems: [reference, det, sto]", "runs: 2, systems: [reference, tiny], max_tokens: 8"
+        )
+    )
     work: Counter[str] = Counter()
     real_convert, real_generate = stages.convert_stage, generate.generate
 
@@ -102,4 +116,6 @@ def test_a_native_model_and_its_answers_serve_from_a_restored_cache(
     monkeypatch.setenv("SSE_CACHE_DIR", str(clone / "restored"))
     ran = _report(capsys, judge)
     assert not work and not judge.counts
-    assert not [t for t in ran if t.startswith(("corpus", "fetch", "convert", "validate", "generate", "verify"))], ran
+    assert not [
+        t for t in ran if t.startswith(("corpus", "fetch", "convert", "validate", "generate", "verify"))
+    ], ran

@@ -22,24 +22,35 @@ def test_state_follows_the_cache_and_the_project(tmp_path: Path, monkeypatch: py
         folder.mkdir(parents=True)
     monkeypatch.chdir(old / "project")
     db = PortableSqliteDB(str(old / "cache" / "doit.sqlite3"), JSONCodec())
-    deps = [str(old / "cache" / "build" / "examples.keys"), str(old / "project" / "corpus.jsonl"), "/etc/hostname"]
+    deps = [
+        str(old / "cache" / "build" / "examples.keys"),
+        str(old / "project" / "corpus.jsonl"),
+        "/etc/hostname",
+    ]
     for d in deps:
         db.set("generate:t:s:r0", d, [1.0, 2, "md5"])
     db.set("generate:t:s:r0", "deps:", deps)
     db.dump()
     raw = sqlite3.connect(old / "cache" / "doit.sqlite3").execute("select task_data from doit").fetchone()[0]
     assert sorted(json.loads(raw)) == sorted(
-        ["@cache/build/examples.keys", "@cwd/corpus.jsonl", "/etc/hostname", "deps:"])
+        ["@cache/build/examples.keys", "@cwd/corpus.jsonl", "/etc/hostname", "deps:"]
+    )
     shutil.copytree(old, new)
     monkeypatch.setenv("SSE_CACHE_DIR", str(new / "cache"))
     monkeypatch.chdir(new / "project")
     moved = PortableSqliteDB(str(new / "cache" / "doit.sqlite3"), JSONCodec())
-    here = [str(new / "cache" / "build" / "examples.keys"), str(new / "project" / "corpus.jsonl"), "/etc/hostname"]
+    here = [
+        str(new / "cache" / "build" / "examples.keys"),
+        str(new / "project" / "corpus.jsonl"),
+        "/etc/hostname",
+    ]
     assert [moved.get("generate:t:s:r0", d) for d in here] == [[1.0, 2, "md5"]] * 3
     assert moved.get("generate:t:s:r0", "deps:") == here
 
 
-def test_state_written_with_absolute_paths_is_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_state_written_with_absolute_paths_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cache").mkdir()
