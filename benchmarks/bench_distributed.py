@@ -146,10 +146,10 @@ def generation(apr: str, n: int, max_tokens: int, ex: Any | None) -> dict[str, f
     """Native generation of n prompts, in-process; and through Dask when ex is given (first call
     includes the model load on each worker, the second does not)."""
     from sse.run.generate import render_prompt
-    from sse.scorers import rust_signature
     from sse.systems.base import build_adapter
     from sse.task.config import load_task
     from sse.task.spec import Decoding, SystemSpec
+    from sse.task.translate import rust_signature
 
     task = load_task(str(Path(__file__).resolve().parent.parent / "tasks" / "python-to-rust.yaml"))
     task = dataclasses.replace(task, decoding=Decoding(max_tokens=max_tokens))

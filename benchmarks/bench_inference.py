@@ -41,13 +41,13 @@ TASK = ROOT / "tasks" / "python-to-rust.yaml"
 
 def prompt_ids(apr: str, n: int) -> tuple[list[list[int]], dict[str, Any]]:
     """The task's chat prompts for its first n examples, tokenised by the model (weights not loaded)."""
-    from sse.artifacts.apr import AprFile
     from sse.run.generate import render_prompt
+    from sse.runtime.apr import AprFile
     from sse.runtime.chat import ChatTemplate
     from sse.runtime.loader import tokenizer_from_apr
-    from sse.scorers import rust_signature
     from sse.task.config import load_task
     from sse.task.corpus import load_corpus
+    from sse.task.translate import rust_signature
 
     task = load_task(TASK)
     f = AprFile(apr)
@@ -71,10 +71,10 @@ def peak_rss_mb() -> float:
 # ------------------------------------------------------------------------------------------------ workers
 def worker_continuous(apr: str, prompts: list[list[int]], slots: int, threads: int, max_tokens: int,
                       stop_policy: str) -> dict[str, Any]:
-    from sse.prompting import stop_matcher
     from sse.runtime.generate import GenRequest, generate
     from sse.runtime.kvcache import PrefixCache
     from sse.runtime.loader import load_native
+    from sse.task.prompting import stop_matcher
 
     nm = load_native(apr, verify_tensors=False)
     make = functools.partial(stop_matcher, stop_policy, "chat")

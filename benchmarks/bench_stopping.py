@@ -29,14 +29,14 @@ def main() -> int:
     ap.add_argument("--json")
     a = ap.parse_args()
     from sse.artifacts.stages import ensure_apr
-    from sse.prompting import render_completion, stop_matcher
     from sse.run.generate import render_prompt
     from sse.runtime.generate import GenRequest, generate
     from sse.runtime.kvcache import PrefixCache
     from sse.runtime.loader import load_native
-    from sse.scorers import rust_signature
     from sse.task.config import load_registry, load_task
     from sse.task.corpus import load_corpus
+    from sse.task.prompting import render_completion, stop_matcher
+    from sse.task.translate import rust_signature
 
     apr = a.apr or str(ensure_apr(load_registry(ROOT / "tasks" / "models.yaml")["smollm2-135m"]))
     nm = load_native(apr, verify_tensors=False)

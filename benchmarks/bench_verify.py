@@ -37,8 +37,8 @@ from sse.scorers.api import VerifyRequest, verify_batch
 from sse.scorers.batch import Candidate, verify_candidates
 from sse.scorers.mutants import make_mutants
 from sse.scorers.rustc import find_tool, tool_env, toolchain_id
-from sse.scorers.translate import expectations, generate_driver, test_names
 from sse.task.config import GroundTruth
+from sse.task.translate import expectations, generate_driver, test_names
 
 OLD_REV = "d7a8486"  # the last commit with the libtest batch (expected values inside the binary)
 RESULT_RE = re.compile(r"^test m0::sse_gt_tests::(\S+) \.\.\. (ok|FAILED)", re.M)
@@ -52,7 +52,7 @@ def load_old(rev: str) -> tuple[types.ModuleType, types.ModuleType] | None:
         r = subprocess.run(["git", "show", f"{rev}:sse/scorers/{name}.py"], cwd=root, capture_output=True, text=True)
         if r.returncode != 0:
             return None
-        src = r.stdout.replace("from sse.scorers.translate import", "from _old_translate import")
+        src = r.stdout.replace("from sse.task.translate import", "from _old_translate import")
         mod = types.ModuleType(f"_old_{name}")
         sys.modules[mod.__name__] = mod
         exec(compile(src, f"{rev}:sse/scorers/{name}.py", "exec"), mod.__dict__)  # our own history, not input

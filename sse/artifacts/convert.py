@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from sse.artifacts.apr import write_apr_stream
 from sse.artifacts.sources import (  # noqa: F401 - re-exported for callers of the converter
     SourceModel,
     load_gguf,
@@ -28,6 +27,7 @@ from sse.artifacts.sources import (  # noqa: F401 - re-exported for callers of t
 )
 from sse.core.errors import ArtifactError
 from sse.core.store import atomic_path
+from sse.runtime.apr import write_apr_stream
 from sse.runtime.chat import ChatTemplate
 from sse.runtime.engine import Model
 from sse.runtime.loader import REF_PREFIX, TOKENIZER_TENSOR

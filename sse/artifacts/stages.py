@@ -41,7 +41,7 @@ def output_key(apr: Path) -> str:
     quantization, and the engine version. Not the whole file: its header also records incidental
     facts (provenance, the gate's measurements and which tokenizer reference happened to be
     installed), so a re-conversion of the same model keeps every cached answer."""
-    from sse.artifacts.apr import AprFile
+    from sse.runtime.apr import AprFile
     from sse.runtime.engine import ENGINE_VERSION
 
     f = AprFile(apr, verify_tensors=False)

@@ -1,7 +1,7 @@
 """`sse corpus-plus`: generate (or refresh) the plus tests of a function corpus and print their counts.
 
 The signature (types, fallibility) and the check that a case fits the Rust types come from the
-scorers' type model (`sse.scorers.translate`); generation itself lives in `sse.task.corpus.plus`.
+scorers' type model (`sse.task.translate`); generation itself lives in `sse.task.corpus.plus`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def signature_info(example: Example) -> Any:
     """The scorers' typed signature in the shape plus-test generation wants."""
-    from sse.scorers.translate import parse_signature
     from sse.task.corpus.plus import SignatureInfo
+    from sse.task.translate import parse_signature
 
     sig = parse_signature(example)
     return SignatureInfo(tuple((p.name, p.type, p.has_default, p.default) for p in sig.params), sig.ret,
@@ -42,7 +42,7 @@ def signature_info(example: Example) -> Any:
 
 def case_fits(example: Example) -> Callable[[TestCase], bool]:
     """Whether a generated case's values have Rust literals of the declared types (i64 range, ...)."""
-    from sse.scorers.translate import parse_signature, rust_value
+    from sse.task.translate import parse_signature, rust_value
 
     sig = parse_signature(example)
 

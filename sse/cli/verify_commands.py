@@ -78,7 +78,7 @@ def _user_tests_candidate(rust: str, tests: str, names: list[str], limits: Limit
     fails when it panics), so the source is judged exactly like a model's answer."""
     from sse.core.values import NONE
     from sse.scorers.batch import Candidate
-    from sse.scorers.translate import Expectation
+    from sse.task.translate import Expectation
 
     body = TEST_FN_RE.sub(lambda m: f"pub(crate) fn {m.group(1)}", tests)
     text = f"{rust}\n#[allow(unused_imports, dead_code)]\nmod sse_user_tests {{\n    use super::*;\n{body}\n}}\n"

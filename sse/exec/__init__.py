@@ -11,65 +11,13 @@ Dask); doit's worker processes read the same variable, so every process picks th
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
 
 from sse.core.errors import ConfigError
-from sse.core.records import Completion, Verdict
-from sse.task.spec import Prompt, SystemSpec
+from sse.exec.base import Executor, Judge, cpus, n_parts, split
+
+__all__ = ["Executor", "Judge", "close_executor", "configure_executor", "cpus", "get_executor", "n_parts", "split"]
 
 SCHEDULER_ENV = "SSE_SCHEDULER"
-T = TypeVar("T")
-
-#: a function judging verify requests in order (the scorers' `verify_batch`, or a test's stand-in)
-Judge = Callable[[list[Any]], list[Verdict]]
-
-
-class Executor(Protocol):
-    name: str
-
-    @property
-    def slots(self) -> int:
-        """How many batches can run at once (processes or cluster threads)."""
-        ...
-
-    def generate(self, spec: SystemSpec, task: Any, prompts: list[Prompt]) -> list[Completion]:
-        """Completions for prompts of one system of one task, in order."""
-        ...
-
-    def verify(self, requests: list[Any], judge: Judge | None = None) -> list[Verdict]:
-        """Verdicts for sse.scorers.VerifyRequest objects, in order. `judge` None: the scorers'."""
-        ...
-
-    def close(self) -> None:
-        """Release processes or connections."""
-        ...
-
-
-def split(items: Sequence[T], parts: int) -> list[list[T]]:
-    """Contiguous, balanced parts (concatenating them gives `items` back in order)."""
-    parts = max(1, min(parts, len(items)))
-    q, r = divmod(len(items), parts)
-    out, start = [], 0
-    for i in range(parts):
-        end = start + q + (1 if i < r else 0)
-        out.append(list(items[start:end]))
-        start = end
-    return out
-
-
-def n_parts(n: int, slots: int, min_batch: int) -> int:
-    """How many sub-batches: one per slot, but none smaller than min_batch (compiling batches is cheaper)."""
-    if n <= 0:
-        return 0
-    return max(1, min(slots, n // max(1, min_batch)))
-
-
-def cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 _EXECUTOR: Executor | None = None

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from sse.core.errors import SseError
 from sse.core.records import Completion, Verdict
 from sse.core.store import content_key
-from sse.exec import Judge, n_parts, split
+from sse.exec.base import Judge, n_parts, split
 from sse.systems.base import adapter_for
 from sse.task.spec import Prompt, SystemSpec
 

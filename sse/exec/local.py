@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from sse.core.records import Completion, Verdict
-from sse.exec import Judge, cpus, n_parts, split
+from sse.exec.base import Judge, cpus, n_parts, split
 from sse.scorers import verify_batch
 from sse.systems.base import adapter_for
 from sse.task.spec import Prompt, SystemSpec

@@ -16,7 +16,7 @@ from sse.task.config import TaskConfig
 
 
 def signature(example: Example) -> str:
-    from sse.scorers import rust_signature
+    from sse.task.translate import rust_signature
 
     return rust_signature(example) if example.kind == "function" else ""
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import xxhash
 
-from sse.prompting import StopMatcher
 from sse.runtime.engine import Model
 from sse.runtime.kvcache import PrefixCache, SlotCache, machine_slots, machine_threads
 from sse.runtime.threads import blas_threads
 from sse.runtime.tokenizer import Tokenizer
+from sse.task.prompting import StopMatcher
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class GenRequest:
     top_p: float = 1.0
     seed: int = 0
     stop: tuple[str, ...] = ()
-    # A fresh answer-shaped stop matcher per run of this request (sse.prompting.stop_matcher).
+    # A fresh answer-shaped stop matcher per run of this request (sse.task.prompting.stop_matcher).
     matcher: Callable[[], StopMatcher | None] | None = field(default=None, compare=False)
 
 

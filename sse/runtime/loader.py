@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sse.artifacts.apr import AprFile
 from sse.core.errors import ArtifactError
+from sse.runtime.apr import AprFile
 from sse.runtime.arch import ModelConfig
 from sse.runtime.chat import ChatTemplate
 from sse.runtime.engine import Model

@@ -17,9 +17,9 @@ from sse.scorers.batch import Candidate, verify_candidates
 from sse.scorers.extract import extract_rust
 from sse.scorers.harness import RUNTIME_RS
 from sse.scorers.rustc import toolchain_id
-from sse.scorers.translate import expectations, generate_driver, rust_signature
 from sse.task.config import GroundTruth
 from sse.task.corpus.plus import program_plus_path
+from sse.task.translate import expectations, generate_driver, rust_signature, test_code
 
 VERIFIER_VERSION = "verify-2"  # 2: expected values compared in Python, one process per candidate
 MAX_BATCH = 120
@@ -35,14 +35,6 @@ class VerifyRequest:
     example: Example
     rust: str | None
     ground_truth: GroundTruth
-
-
-def test_code(example: Example) -> str:
-    """What judges a function example ('' for programs): its harness module (inputs and calls)
-    and, after it, the expected outcomes that stay in Python."""
-    if example.kind != "function":
-        return ""
-    return generate_driver(example) + "\n".join(e.key_text() for e in expectations(example))
 
 
 def verdict_key(request: VerifyRequest) -> str:

@@ -40,8 +40,8 @@ from sse.core.sandbox import BWRAP_MODES, SandboxLimits, SandboxResult, isolatio
 from sse.core.values import WireError, equal, from_wire
 from sse.scorers import harness as hz
 from sse.scorers.rustc import CompileResult, Diagnostic, rustc_compile
-from sse.scorers.translate import Expectation
 from sse.task.config import Limits
+from sse.task.translate import Expectation
 
 CROSS_MODULE_CODES = frozenset({"E0428", "E0252", "E0254", "E0255", "E0259", "E0260", "E0430", "E0659"})
 MAX_DIAG_CHARS = 1500
@@ -431,7 +431,7 @@ def _run_candidate(binary: Path, s: _State) -> None:
 
 def _canary() -> bool:
     from sse.core.records import Example, TestCase
-    from sse.scorers.translate import expectations, generate_driver
+    from sse.task.translate import expectations, generate_driver
 
     ex = Example(id="canary", python="def f(x: int) -> int:\n    return x", entry_point="f",
                  tests=(TestCase((1,), 1),), kind="function")

@@ -22,9 +22,8 @@ from __future__ import annotations
 import re
 
 from sse.core.records import Example
+from sse.task.rust_text import FENCE_RE, RUST_LANGS, skip_literal
 
-FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([A-Za-z0-9_+.#-]*)[^\n]*$", re.M)
-RUST_LANGS = {"rust", "rs", ""}
 THINK_RE = re.compile(r"<think>.*?(</think>|\Z)", re.S)
 ITEM_START_RE = re.compile(
     r"^\s*(pub(\([^)]*\))?\s+|#!?\[|use\s|fn\s|struct\s|enum\s|impl[\s<]|trait\s|const\s|static\s|mod\s|type\s|"
@@ -72,38 +71,6 @@ def _unfenced(text: str) -> str | None:
     return "\n".join(lines[start:end + 1])
 
 
-def _skip_literal(code: str, i: int) -> int:
-    """Index just past a string/char literal or comment starting at i (or i if none)."""
-    c = code[i]
-    if code.startswith("//", i):
-        j = code.find("\n", i)
-        return len(code) if j < 0 else j
-    if code.startswith("/*", i):
-        depth, j = 1, i + 2
-        while j < len(code) and depth:
-            if code.startswith("/*", j):
-                depth, j = depth + 1, j + 2
-            elif code.startswith("*/", j):
-                depth, j = depth - 1, j + 2
-            else:
-                j += 1
-        return j
-    m = re.match(r'b?r(#*)"', code[i:])
-    if m and (i == 0 or not (code[i - 1].isalnum() or code[i - 1] == "_")):
-        end = code.find('"' + m.group(1), i + m.end())
-        return len(code) if end < 0 else end + 1 + len(m.group(1))
-    if c == '"':
-        j = i + 1
-        while j < len(code) and code[j] != '"':
-            j += 2 if code[j] == "\\" else 1
-        return j + 1
-    if c == "'":
-        m2 = re.match(r"'(\\.|\\u\{[0-9a-fA-F]+\}|\\x[0-9a-fA-F]{2}|[^\\'])'", code[i:])
-        if m2:
-            return i + m2.end()
-    return i
-
-
 def remove_main(code: str) -> str:
     """Drop a top-level `fn main() { ... }` (brace-matched, skipping strings and comments)."""
     m = re.search(r"^(?:pub\s+)?fn\s+main\s*\(\s*\)[^{;]*\{", code, re.M)
@@ -111,7 +78,7 @@ def remove_main(code: str) -> str:
         return code
     depth, i = 1, m.end()
     while i < len(code) and depth:
-        j = _skip_literal(code, i)
+        j = skip_literal(code, i)
         if j != i:
             i = j
             continue

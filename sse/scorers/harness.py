@@ -30,7 +30,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sse.scorers.extract import _skip_literal
+from sse.task.rust_text import skip_literal
 
 DRIVER_FILE = "harness.rs"
 CANDIDATE_FILE = "cand.rs"
@@ -257,7 +257,7 @@ def split_inner_attributes(rust: str) -> tuple[str, str]:
         if rust[i].isspace():
             i += 1
             continue
-        j = _skip_literal(rust, i)
+        j = skip_literal(rust, i)
         if j != i and rust.startswith(("//", "/*"), i):
             i = j
             continue
@@ -275,7 +275,7 @@ def _attribute_end(code: str, open_at: int) -> int:
     """Index after the `]` matching code[open_at] == '[', skipping literals; -1 if none."""
     depth, i = 0, open_at
     while i < len(code):
-        j = _skip_literal(code, i)
+        j = skip_literal(code, i)
         if j != i:
             i = j
             continue

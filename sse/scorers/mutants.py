@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sse.core.records import Example, Verdict
-from sse.scorers.extract import _skip_literal
 from sse.task.config import GroundTruth
+from sse.task.rust_text import skip_literal
 
 KINDS = ("off_by_one", "wrong_operator", "wrong_type")
 OFF_BY_ONE_CMP = {" < ": " <= ", " <= ": " < ", " > ": " >= ", " >= ": " > "}
@@ -48,7 +48,7 @@ def _code_mask(code: str) -> list[bool]:
     mask = [True] * len(code)
     i = 0
     while i < len(code):
-        j = _skip_literal(code, i)
+        j = skip_literal(code, i)
         if j != i:
             for k in range(i, min(j, len(code))):
                 mask[k] = False

@@ -20,9 +20,9 @@ from typing import Any
 
 from sse.core.errors import SseError, SystemError_
 from sse.core.records import Completion
-from sse.prompting import check_prompt_style, render_completion, resolve_style, stop_matcher
 from sse.runtime.llamacpp_peer import llama_cpp_version, quiet_stderr
 from sse.systems.base import AdapterBase, register_kind
+from sse.task.prompting import check_prompt_style, render_completion, resolve_style, stop_matcher
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
 MISSING = "llama-cpp-python is not installed (pip install 'single-shot-eval[llamacpp]', built with " \
@@ -134,7 +134,7 @@ class LlamaCppAdapter(AdapterBase):
     def extra_key(self, example: Any) -> Any:
         if example.kind != "function" or self.prompt_style != "completion":
             return None
-        from sse.scorers import rust_signature
+        from sse.task.translate import rust_signature
 
         return {"prompt_style": "completion", "text": render_completion(example.python, rust_signature(example)).text}
 
@@ -142,7 +142,7 @@ class LlamaCppAdapter(AdapterBase):
         llm = self._loaded()
         style = self.prompt_style
         if style == "completion":
-            from sse.scorers import rust_signature
+            from sse.task.translate import rust_signature
 
             cp = render_completion(p.example.python, rust_signature(p.example) if p.example.kind == "function" else "")
             text, prefix = cp.text, cp.answer_prefix

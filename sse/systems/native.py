@@ -25,14 +25,14 @@ from typing import Any
 from sse.core.errors import SseError, SystemError_
 from sse.core.records import Completion
 from sse.core.store import content_key
-from sse.prompting import (
+from sse.systems.base import AdapterBase, register_kind
+from sse.task.prompting import (
     check_completion_allowed,
     check_prompt_style,
     render_completion,
     resolve_style,
     stop_matcher,
 )
-from sse.systems.base import AdapterBase, register_kind
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
 QUEUE_FACTOR = 4  # prompts per generate() call, per slot: a longer queue keeps slots busy
@@ -138,7 +138,7 @@ class NativeAdapter(AdapterBase):
         if self.requested_style != "auto":
             return self.requested_style
         if self._auto_style is None:
-            from sse.artifacts.apr import AprFile
+            from sse.runtime.apr import AprFile
 
             try:
                 template = AprFile(self.apr(), verify_tensors=False).metadata.get("chat_template")
@@ -169,7 +169,7 @@ class NativeAdapter(AdapterBase):
         """A completion prompt is not the task's chat text: its own text joins the generation key."""
         if example.kind != "function" or self.prompt_style != "completion":
             return None
-        from sse.scorers import rust_signature
+        from sse.task.translate import rust_signature
 
         return {"prompt_style": "completion", "text": render_completion(example.python, rust_signature(example)).text}
 
@@ -177,7 +177,7 @@ class NativeAdapter(AdapterBase):
         nm = self._loaded()
         style = self.prompt_style
         if style == "completion":
-            from sse.scorers import rust_signature
+            from sse.task.translate import rust_signature
 
             cp = render_completion(p.example.python, rust_signature(p.example) if p.example.kind == "function" else "")
             return _Rendered(nm.tokenizer.encode(cp.text), style, cp.answer_prefix)

@@ -61,7 +61,7 @@ class TaskConfig:
     seed: int = 0
     baseline: str | None = None
     bootstrap_resamples: int = 10_000
-    prompt_style: str = "auto"  # sse.prompting.PROMPT_STYLES
+    prompt_style: str = "auto"  # sse.task.prompting.PROMPT_STYLES
     auto_runs: AutoRuns | None = None  # `runs: auto`: `runs` is then its max_runs
 
     def render(self, **values: str) -> tuple[str, str]:
@@ -181,7 +181,7 @@ def _runs(ev: _Section, path: Path) -> tuple[int, AutoRuns | None]:
 
 
 def load_task(path: str | Path) -> TaskConfig:
-    from sse.prompting import check_completion_allowed, check_prompt_style, check_stop_policy
+    from sse.task.prompting import check_completion_allowed, check_prompt_style, check_stop_policy
 
     path = Path(path)
     raw = _load_yaml(path)

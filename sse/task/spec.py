@@ -22,7 +22,7 @@ class Decoding:
     timeout_s: float = 120.0
     seed: int = 0
     stop: tuple[str, ...] = ()
-    stop_policy: str = "none"  # sse.prompting.STOP_POLICIES: code_block ends at the answer's closing fence/brace
+    stop_policy: str = "none"  # sse.task.prompting.STOP_POLICIES: code_block ends at the answer's closing fence/brace
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import xxhash
 
-from sse.artifacts.apr import ALIGN, FORMAT_VERSION, MAGIC, PREAMBLE, AprFile, read_apr, write_apr
 from sse.core.errors import ArtifactError
+from sse.runtime.apr import ALIGN, FORMAT_VERSION, MAGIC, PREAMBLE, AprFile, read_apr, write_apr
 
 
 def _tensors() -> dict[str, np.ndarray]:

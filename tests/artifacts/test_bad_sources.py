@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sse.artifacts.apr import AprFile, write_apr
 from sse.artifacts.convert import convert
+from sse.artifacts.tiny import make_tiny_gguf, make_tiny_llama
 from sse.core.errors import ArtifactError
+from sse.runtime.apr import AprFile, write_apr
 from sse.runtime.loader import load_native
-from sse.runtime.tiny import make_tiny_gguf, make_tiny_llama
 
 
 @pytest.fixture(scope="module")

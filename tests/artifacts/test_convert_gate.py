@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sse.artifacts.apr import AprFile, write_apr
 from sse.artifacts.convert import check_tokenizer, convert, load_gguf, load_hf_folder
 from sse.artifacts.stages import apr_path, convert_stage, ensure_apr, validate_stage
+from sse.artifacts.tiny import make_tiny_gguf, make_tiny_llama
 from sse.artifacts.validate import validate_apr
 from sse.core.errors import ArtifactError
+from sse.runtime.apr import AprFile, write_apr
 from sse.runtime.loader import load_native
-from sse.runtime.tiny import make_tiny_gguf, make_tiny_llama
 from sse.task.spec import SystemSpec
 
 

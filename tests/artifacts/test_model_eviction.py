@@ -13,8 +13,8 @@ import pytest
 from sse.artifacts import stages
 from sse.artifacts.modelcache import ModelCache
 from sse.artifacts.stages import ensure_apr
+from sse.artifacts.tiny import make_tiny_llama
 from sse.core.records import Example
-from sse.runtime.tiny import make_tiny_llama
 from sse.systems.base import build_adapter
 from sse.task.spec import Decoding, Prompt, SystemSpec
 

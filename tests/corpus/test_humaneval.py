@@ -177,8 +177,8 @@ def test_bundled_corpus_counts_and_provenance() -> None:
 def test_bundled_corpus_loads_confirms_and_has_signatures() -> None:
     """The loader re-runs every test against the Python and compares the stated expected;
     the ground truth must give every example a signature and a test module."""
-    from sse.scorers.api import rust_signature, test_code
     from sse.task.corpus import load_corpus
+    from sse.task.translate import rust_signature, test_code
 
     corpus = load_corpus("bundled:humaneval")
     assert len(corpus.examples) >= he.MULTIPLE_E_RUST_KEPT

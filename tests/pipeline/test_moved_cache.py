@@ -78,8 +78,8 @@ def test_a_native_model_and_its_answers_serve_from_a_restored_cache(
     """The converted model and the native answers are found again: nothing fetched, converted,
     validated, generated or verified (the fingerprint does not depend on where the .apr is)."""
     from sse.artifacts import stages
+    from sse.artifacts.tiny import make_tiny_llama
     from sse.runtime import generate
-    from sse.runtime.tiny import make_tiny_llama
 
     make_tiny_llama(project / "model", seed=3)
     with open(project / "tasks" / "models.yaml", "a") as f:

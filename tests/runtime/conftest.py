@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from sse.artifacts.convert import convert
+from sse.artifacts.tiny import make_tiny_llama
 from sse.runtime.loader import NativeModel, load_native
-from sse.runtime.tiny import make_tiny_llama
 
 
 @pytest.fixture(scope="session")

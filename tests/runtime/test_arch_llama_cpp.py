@@ -1,5 +1,5 @@
 """Every family against llama.cpp: the tiny random model written as a GGUF with llama.cpp's
-tensor names (sse.runtime.tiny.make_tiny_gguf), converted by us and run by llama-cpp-python.
+tensor names (sse.artifacts.tiny.make_tiny_gguf), converted by us and run by llama-cpp-python.
 
 Configs are the llama.cpp-expressible form of each family: Gemma 3's layer pattern is
 llama.cpp's fixed one (every 6th layer global) with 1/sqrt(head_dim) query scaling, and
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from sse.artifacts.convert import convert
+from sse.artifacts.tiny import make_tiny_gguf
 from sse.runtime.llamacpp_peer import open_llama, teacher_forced_agreement
 from sse.runtime.loader import load_native
-from sse.runtime.tiny import make_tiny_gguf
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_hf import make_tiny_hf  # noqa: E402

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sse.artifacts.convert import convert
+from sse.artifacts.tiny import make_tiny_llama
 from sse.runtime.generate import GenRequest, Scheduler, generate, sample_token
 from sse.runtime.kvcache import (
     GROW,
@@ -20,7 +21,6 @@ from sse.runtime.kvcache import (
     machine_slots,
 )
 from sse.runtime.loader import NativeModel, load_native
-from sse.runtime.tiny import make_tiny_llama
 
 TEXTS = ["def add(a: int, b: int) -> int:", "fn main() {", "The quick brown fox jumps over the lazy dog. 0123",
          "for i in range(10):\n    print(i)", "x = [1, 2, 3]", "return None"]

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from sse.artifacts.stages import ensure_apr
-from sse.prompting import render_completion, stop_matcher
 from sse.run.generate import render_prompt
 from sse.runtime.generate import GenRequest, generate
 from sse.runtime.kvcache import PrefixCache
 from sse.runtime.loader import NativeModel, load_native
-from sse.scorers import rust_signature
 from sse.task.config import load_registry, load_task
 from sse.task.corpus import load_corpus
+from sse.task.prompting import render_completion, stop_matcher
+from sse.task.translate import rust_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 PICK = (0, 29, 58, 87, 116, 143)  # spread over the corpus levels

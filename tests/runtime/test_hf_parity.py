@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sse.artifacts.convert import convert
+from sse.artifacts.tiny import make_tiny_llama
 from sse.runtime.loader import load_native
-from sse.runtime.tiny import make_tiny_llama
 
 torch = pytest.importorskip("torch", reason="torch not installed (optional: pip install torch transformers)")
 transformers = pytest.importorskip("transformers", reason="transformers not installed")

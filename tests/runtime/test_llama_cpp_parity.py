@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from sse.artifacts.convert import VALIDATION_PROMPTS, convert
+from sse.artifacts.tiny import make_tiny_gguf
 from sse.runtime.generate import GenRequest, generate
 from sse.runtime.llamacpp_peer import quiet_stderr
 from sse.runtime.loader import load_native
-from sse.runtime.tiny import make_tiny_gguf
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed")
 

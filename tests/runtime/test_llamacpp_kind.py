@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from sse.artifacts.convert import convert
+from sse.artifacts.tiny import make_tiny_gguf
 from sse.core.records import Example
 from sse.runtime.generate import GenRequest, generate
 from sse.runtime.loader import load_native
-from sse.runtime.tiny import make_tiny_gguf
 from sse.systems.base import build_adapter, known_kinds
 from sse.systems.llamacpp import MISSING
 from sse.task.spec import Decoding, Prompt, SystemSpec

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sse.artifacts.apr import AprFile, write_apr
 from sse.artifacts.stages import output_key
 from sse.core.records import Example
 from sse.core.store import file_key
+from sse.runtime.apr import AprFile, write_apr
 from sse.systems.base import Adapter, build_adapter
 from sse.task.spec import Decoding, Prompt, SystemSpec
 

@@ -10,7 +10,9 @@ import yaml
 
 from sse.core.errors import ConfigError
 from sse.core.records import Example
-from sse.prompting import (
+from sse.scorers.extract import extract_rust
+from sse.task.config import load_task
+from sse.task.prompting import (
     BodyCloseStop,
     CodeBlockStop,
     StopMatcher,
@@ -18,8 +20,6 @@ from sse.prompting import (
     resolve_style,
     stop_matcher,
 )
-from sse.scorers.extract import extract_rust
-from sse.task.config import load_task
 
 TASKS = Path(__file__).resolve().parents[2] / "tasks"
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from sse.artifacts.apr import AprFile
 from sse.artifacts.convert import LICENCE_PREFIX, VALIDATION_PROMPTS
 from sse.artifacts.fetch import fetch_model
 from sse.artifacts.stages import convert_stage, validate_stage
+from sse.runtime.apr import AprFile
 from sse.runtime.llamacpp_peer import open_llama, teacher_forced_agreement
 from sse.runtime.loader import load_native
 from sse.runtime.tokenizer import TOKENIZER_TEXTS

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sse.artifacts.sources import _Fields
+from sse.artifacts.tiny import _CORPUS
 from sse.runtime.llamacpp_peer import open_llama
-from sse.runtime.tiny import _CORPUS
 from sse.runtime.tokenizer import (
     T_BYTE,
     T_CONTROL,

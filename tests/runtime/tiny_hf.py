@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sse.runtime.tiny import CHAT_TEMPLATE, make_tokenizer_json
+from sse.artifacts.tiny import CHAT_TEMPLATE, make_tokenizer_json
 
 BASE: dict[str, Any] = {"hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 3,
                         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 256,

@@ -61,7 +61,7 @@ def test_batch_verdicts_equal_alone_verdicts() -> None:
 
 
 def _cand(rust: str, limits: Limits | None = None) -> Candidate:
-    from sse.scorers.translate import expectations, generate_driver
+    from sse.task.translate import expectations, generate_driver
 
     return Candidate(rust, generate_driver(EX), expectations(EX), limits or Limits())
 

@@ -10,7 +10,8 @@ import pytest
 from sse.core.errors import CorpusError
 from sse.core.records import Example, TestCase
 from sse.scorers import VerifyRequest, rust_signature, verify_batch
-from sse.scorers.translate import (
+from sse.task.config import GroundTruth
+from sse.task.translate import (
     FLOAT,
     INT,
     STR,
@@ -21,7 +22,6 @@ from sse.scorers.translate import (
     parse_signature,
     rust_value,
 )
-from sse.task.config import GroundTruth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_helpers import make_example, needs_rustc  # noqa: E402

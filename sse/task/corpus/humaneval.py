@@ -695,10 +695,10 @@ def _form_notes(w: _Work) -> None:
 
 
 def _ground_truth_check(w: _Work) -> None:
-    """Leave out what the Rust ground truth (sse.scorers) cannot turn into a signature and
+    """Leave out what the Rust ground truth (sse.task.translate, used by sse.scorers) cannot turn into a signature and
     #[test]s, so that no example in the corpus is an infra_error for every system."""
     from sse.core.records import Example, TestCase
-    from sse.scorers.api import rust_signature, test_code
+    from sse.task.translate import rust_signature, test_code
 
     tests = tuple(TestCase(args=ast.literal_eval(f"({a},)"), expected=v)
                   for a, v in zip(w.arg_texts, w.new_results, strict=True))

@@ -442,3 +442,11 @@ def generate_driver(example: Example, sig: Signature | None = None) -> str:
 
 def _types_text(sig: Signature) -> str:
     return f"({', '.join(p.type.py() for p in sig.params)}) -> {sig.ret.py()}"
+
+
+def test_code(example: Example) -> str:
+    """What judges a function example ('' for programs): its harness module (inputs and calls)
+    and, after it, the expected outcomes that stay in Python."""
+    if example.kind != "function":
+        return ""
+    return generate_driver(example) + "\n".join(e.key_text() for e in expectations(example))

@@ -14,7 +14,7 @@ Stop policies (part of the decoding, hence of every generation key):
   afterwards, so the tokens not needed are never computed.
 - `none`: only EOS, stop strings and max_tokens end generation.
 
-The fence and literal rules are the extractor's (sse.scorers.extract), so a stop never cuts
+The fence and literal rules are the extractor's (sse.task.rust_text, shared with sse.scorers.extract), so a stop never cuts
 what the extractor would take.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sse.core.errors import ConfigError
-from sse.scorers.extract import FENCE_RE, RUST_LANGS, _skip_literal
+from sse.task.rust_text import FENCE_RE, RUST_LANGS, skip_literal
 
 PROMPT_STYLES = ("auto", "chat", "completion")
 STOP_POLICIES = ("code_block", "none")
@@ -148,7 +148,7 @@ class BodyCloseStop:
         code = text[:end]
         i = self._pos
         while i < end:
-            j = _skip_literal(code, i)
+            j = skip_literal(code, i)
             if j != i:
                 if j >= end:  # may be unfinished: look again when more text has come
                     break
