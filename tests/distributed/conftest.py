@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from cluster_helpers import Cluster, start_cluster
 
-sys.path.insert(0, str(Path(__file__).parent))
-from cluster_helpers import Cluster, start_cluster  # noqa: E402
-
-from sse.exec import close_executor  # noqa: E402
+from sse.exec import close_executor
 
 
 @pytest.fixture(scope="module")

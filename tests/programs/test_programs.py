@@ -5,20 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-
-from sse.core.sandbox import sandbox_processes
-from sse.core.store import Store
-from sse.scorers.api import VerifyRequest, verify_batch
-from sse.scorers.rustc import find_tool
-from sse.task.config import GroundTruth, Limits
-
-sys.path.insert(0, str(Path(__file__).parent))
-from program_helpers import (  # noqa: E402
+from program_helpers import (
     HOSTILE,
     WRONG,
     bundled_programs,
@@ -28,6 +19,12 @@ from program_helpers import (  # noqa: E402
     solution,
     wrong_variant,
 )
+
+from sse.core.sandbox import sandbox_processes
+from sse.core.store import Store
+from sse.scorers.api import VerifyRequest, verify_batch
+from sse.scorers.rustc import find_tool
+from sse.task.config import GroundTruth, Limits
 
 try:
     find_tool("rustc")

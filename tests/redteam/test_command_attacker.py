@@ -9,13 +9,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from attack_system import ATTACKS
+from verify_helpers import needs_rustc
 
 from sse.cli import main
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-sys.path.insert(0, str(Path(__file__).parent))
-from attack_system import ATTACKS  # noqa: E402
-from verify_helpers import needs_rustc  # noqa: E402
 
 SCRIPT = Path(__file__).with_name("attack_system.py")
 EXAMPLES = [  # (id, python, argument lists, reference Rust)

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from verify_helpers import needs_rustc
 
 from sse.core.sandbox import isolation_mode
 from sse.scorers import VerifyRequest
 from sse.task.config import GroundTruth, Limits
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-from verify_helpers import needs_rustc  # noqa: E402
 
 # Prints what the suite expects for its own arguments, found in test_abs_tool.py wherever it can
 # be read: the working folder and its parents (the suite's copy), and the corpus folder itself.

@@ -12,17 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from attacks import ATTACKS_F, HONEST_F, HONEST_G, HONEST_H, WRONG_F
+from verify_helpers import needs_rustc
 
 from sse.core.records import Example, TestCase
 from sse.core.sandbox import LOCK_DIRS, isolation_mode
 from sse.scorers import VerifyRequest, verify_batch
 from sse.scorers.batch import result_json
 from sse.task.config import GroundTruth, Limits
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-from attacks import ATTACKS_F, HONEST_F, HONEST_G, HONEST_H, WRONG_F  # noqa: E402
-from verify_helpers import needs_rustc  # noqa: E402
 
 GT = GroundTruth(limits=Limits(test_timeout_s=3.0, memory_mb=512, compile_timeout_s=120))
 

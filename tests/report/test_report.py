@@ -120,10 +120,7 @@ def test_precomputed_results_are_rendered_as_given(tmp_path: Path) -> None:
 
 def test_no_usable_sample_still_reports_every_format(tmp_path: Path) -> None:
     """Every sample an infra_error (or no samples at all): the report says so, lists why, and exits cleanly."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
-    from conftest import write_dir
+    from analysis_helpers import write_dir
 
     infra = {(n, 0, p): "infra_error" for n in ("a", "b") for p in range(2)}
     d = write_dir(tmp_path / "in", {"a": [[1, 0]], "b": [[1, 1]]}, statuses=infra)

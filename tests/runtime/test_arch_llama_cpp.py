@@ -9,19 +9,16 @@ is set beyond the prompts.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tiny_hf import make_tiny_hf
 
 from sse.artifacts.convert import convert
 from sse.artifacts.tiny import make_tiny_gguf
 from sse.runtime.llamacpp_peer import open_llama, teacher_forced_agreement
 from sse.runtime.loader import load_native
-
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_hf import make_tiny_hf  # noqa: E402
 
 pytest.importorskip("torch", reason="torch not installed (optional peers extra builds the tiny models)")
 pytest.importorskip("transformers", reason="transformers not installed (optional peers extra)")

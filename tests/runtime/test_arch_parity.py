@@ -9,17 +9,14 @@ the same logits as one teacher-forced pass.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_hf import FAMILIES, load_hf, make_tiny_hf
 
 from sse.artifacts.convert import convert
 from sse.runtime.loader import NativeModel, load_native
-
-sys.path.insert(0, str(Path(__file__).parent))  # tiny_hf sits next to this file
-from tiny_hf import FAMILIES, load_hf, make_tiny_hf  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="torch not installed (optional peers: pip install torch transformers)")
 pytest.importorskip("transformers", reason="transformers not installed (optional peers extra)")

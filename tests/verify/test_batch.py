@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import pytest
+from verify_helpers import make_example, needs_rustc
 
 from sse.core.records import TestCase
 from sse.scorers import VerifyRequest, verdict_key, verify_batch
 from sse.scorers.batch import Candidate, verify_candidates
 from sse.task.config import GroundTruth, Limits
-
-sys.path.insert(0, str(Path(__file__).parent))
-from verify_helpers import make_example, needs_rustc  # noqa: E402
 
 EX = make_example("def add(a: int, b: int) -> int:\n    return a + b", "add",
                   [((1, 2), 3), ((0, 0), 0), ((-5, 2), -3)])

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from verify_helpers import make_example, needs_rustc
 
 from sse.core.records import TestCase
 from sse.core.sandbox import CLAIMED_UIDS, SandboxLimits, isolation_mode, run_sandboxed, sandbox_processes
 from sse.scorers import VerifyRequest, verify_batch
 from sse.task.config import GroundTruth, Limits
-
-sys.path.insert(0, str(Path(__file__).parent))
-from verify_helpers import make_example, needs_rustc  # noqa: E402
 
 SECRET = "hunter2-do-not-leak"
 

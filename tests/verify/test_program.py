@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from verify_helpers import needs_rustc
 
 from sse.cli import verify_commands as commands
 from sse.core.errors import VerifyError
 from sse.core.sandbox import SandboxLimits
 from sse.scorers.program import DEBIAN_REGISTRY, build_program, registry_versions, run_program
-
-sys.path.insert(0, str(Path(__file__).parent))
-from verify_helpers import needs_rustc  # noqa: E402
 
 UPPER = """use std::io::Read;
 fn main() {

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from verify_helpers import make_example, needs_rustc
 
 from sse.core.records import TestCase
 from sse.scorers.mutants import check_soundness, make_mutants
-
-sys.path.insert(0, str(Path(__file__).parent))
-from verify_helpers import make_example, needs_rustc  # noqa: E402
 
 REF = """pub fn count_below(xs: Vec<i64>, limit: i64) -> i64 {
     let mut n = 0;

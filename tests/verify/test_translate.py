@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from verify_helpers import make_example, needs_rustc
 
 from sse.core.errors import CorpusError
 from sse.core.records import Example, TestCase
@@ -22,9 +20,6 @@ from sse.task.translate import (
     parse_signature,
     rust_value,
 )
-
-sys.path.insert(0, str(Path(__file__).parent))
-from verify_helpers import make_example, needs_rustc  # noqa: E402
 
 
 def sig(py: str, entry: str = "f", tests: list | None = None) -> str:
