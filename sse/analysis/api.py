@@ -105,7 +105,9 @@ def analyze(input_dir: Path, *, resamples: int | None = None, seed: int | None =
 def analyze_inputs(inp: Inputs, *, resamples: int | None = None, seed: int | None = None) -> dict[str, Any]:
     task = inp.task
     B = int(resamples if resamples is not None else task.get("bootstrap_resamples") or st.DEFAULT_RESAMPLES)
-    seed = int(seed if seed is not None else task.get("seed") or 0)
+    if seed is None:  # analysis.seed; contexts written before it existed have only the evaluation seed
+        seed = task.get("analysis_seed", task.get("seed"))
+    seed = int(seed or 0)
     table = cst.table_from_context(inp.context, inp.root)
     grid = sample_grid(inp)
     warnings = grid.warnings()

@@ -252,7 +252,8 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
             "actions": [(_stats, [task.path, plan_json, systems])],
             "file_dep": [examples_json, *ver_targets],
             "targets": [str(rdir / "samples.jsonl"), str(rdir / "results.json")],
-            "uptodate": [config_changed(content_key(plan_json, systems))],
+            # the task's settings too: analysis.seed, baseline, prices change the statistics only
+            "uptodate": [config_changed(content_key(plan_json, systems, asdict(task)))],
             "doc": "samples.jsonl, intervals, comparisons, costs and Pareto frontiers -> results.json",
         }
         yield {

@@ -58,7 +58,8 @@ class TaskConfig:
     system_prompt: str
     user_template: str
     ground_truth: GroundTruth
-    seed: int = 0
+    seed: int = 0  # evaluation.seed: the decoding seed, part of every generation key (as decoding.seed)
+    analysis_seed: int = 0  # analysis.seed: the bootstrap's; changing it regenerates nothing
     baseline: str | None = None
     bootstrap_resamples: int = 10_000
     prompt_style: str = "auto"  # sse.task.prompting.PROMPT_STYLES
@@ -92,6 +93,13 @@ def _load_yaml(path: Path) -> Any:
                           fix="correct the YAML syntax (indentation, quotes, colons)") from None
 
 
+#: keys that were once accepted and never read: refused with what to do instead
+RETIRED_KEYS = {
+    "task.domain": "delete it: sse does not read it (the task's `description` says what the task is)",
+    "evaluation.samples": "delete it: samples per example are `evaluation.runs`",
+    "evaluation.metrics": "delete it: the report's statistics are fixed (docs/statistics.md)",
+}
+
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true/false",
                list: "a list", dict: "a mapping"}
 
@@ -107,6 +115,9 @@ class _Section:
                               field=where or "<top>", fix="write `key: value` lines under it")
         self.data, self.file, self.where = data, file, where
         for k in data:
+            if self._f(str(k)) in RETIRED_KEYS:
+                raise ConfigError(f"{k!r} is not used", file=str(file), field=self._f(str(k)),
+                                  fix=RETIRED_KEYS[self._f(str(k))])
             if k not in allowed:
                 raise ConfigError(f"unknown key {k!r}", file=str(file), field=self._f(str(k)),
                                   fix=f"use one of: {', '.join(sorted(allowed))}")
@@ -186,13 +197,13 @@ def load_task(path: str | Path) -> TaskConfig:
     path = Path(path)
     raw = _load_yaml(path)
     top = _Section(raw, path, "", {"task", "evaluation", "prompts", "ground_truth", "analysis"})
-    t = top.section("task", {"id", "description", "domain", "corpus"})
+    t = top.section("task", {"id", "description", "corpus"})
     ev = top.section("evaluation", {"runs", "systems", "registry", "price_table", "machine_price_per_hour",
                                     "temperature", "top_p", "max_tokens", "timeout_s", "seed", "stop",
-                                    "samples", "metrics", "stop_policy"})
+                                    "stop_policy"})
     pr = top.section("prompts", {"system", "user_template", "style"})
     gt = top.section("ground_truth", {"type", "run_tests", "crates", "limits", "allow_unsafe", "plus"})
-    an = top.section("analysis", {"baseline", "bootstrap_resamples"})
+    an = top.section("analysis", {"baseline", "bootstrap_resamples", "seed"})
 
     task_id = t.get("id", str, required=True)
     corpus = t.get("corpus", str, required=True)
@@ -228,12 +239,13 @@ def load_task(path: str | Path) -> TaskConfig:
                               field="evaluation.price_table", fix="point it at tasks/prices.yaml")
     mpph = ev.get("machine_price_per_hour", float, required=True)
     stop = ev.get("stop", list, [])
+    seed = ev.get("seed", int, 0)
     decoding = Decoding(
         temperature=ev.get("temperature", float, 0.0),
         top_p=ev.get("top_p", float, 1.0),
         max_tokens=ev.get("max_tokens", int, 512),
         timeout_s=ev.get("timeout_s", float, 120.0),
-        seed=ev.get("seed", int, 0),
+        seed=seed,
         stop=tuple(str(s) for s in stop),
         stop_policy=check_stop_policy(ev.get("stop_policy", str, "code_block"), file=str(path),
                                       field="evaluation.stop_policy"),
@@ -264,7 +276,8 @@ def load_task(path: str | Path) -> TaskConfig:
         id=task_id, path=str(path.resolve()), description=t.get("description", str, ""), corpus=corpus,
         runs=runs, systems=tuple(systems), registry=registry, price_table=price_table,
         machine_price_per_hour=mpph, decoding=decoding, system_prompt=system_prompt,
-        user_template=user_template, ground_truth=ground, seed=ev.get("seed", int, 0), prompt_style=prompt_style,
+        user_template=user_template, ground_truth=ground, seed=seed, analysis_seed=an.get("seed", int, seed),
+        prompt_style=prompt_style,
         baseline=an.get("baseline", str, None), bootstrap_resamples=an.get("bootstrap_resamples", int, 10_000),
         auto_runs=auto_runs,
     )
