@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import platform
-import subprocess
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from sse.analysis.frontier import pareto_section
 from sse.analysis.grid import sample_grid, skipped_systems, system_order
 from sse.analysis.inputs import Inputs, load_inputs
 from sse.analysis.plus_views import plus_section
+from sse.core.provenance import git_commit, package_versions
 
 SCHEMA_VERSION = 1
 VALUE_SCORE_DEFINITION = ("value ratio = (accuracy / dollars per example) of the system divided by the same "
@@ -47,22 +46,9 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("sse", "numpy", "scipy", "matplotlib", "jinja2", "pyyaml"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
-def _git_commit(where: Path) -> str | None:
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+def _versions() -> dict[str, str | None]:
+    return {"python": platform.python_version(),
+            **package_versions(("sse", "numpy", "scipy", "matplotlib", "jinja2", "pyyaml"), "not installed")}
 
 
 def choose_baseline(task_baseline: str | None, systems: list[dict[str, Any]]) -> tuple[str | None, str]:
@@ -179,7 +165,7 @@ def _manifest(inp: Inputs, table: cst.PriceTable | None, seed: int, B: int) -> d
     manifest = dict(inp.context.get("manifest") or {})
     manifest.update({
         "analysis_versions": _versions(),
-        "report_git_commit": _git_commit(Path(__file__).resolve().parent),
+        "report_git_commit": git_commit(Path(__file__).resolve().parent),
         "seeds": {"bootstrap": seed, "cluster_bootstrap": seed + 1, "paired_bootstrap": seed + 2,
                   "plus_bootstrap": seed + 3},
         "bootstrap_resamples": B,

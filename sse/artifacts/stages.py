@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sse.artifacts.convert import DEFAULT_THRESHOLDS, LICENCE_PREFIX, convert
 from sse.artifacts.validate import validate_apr
-from sse.core.errors import ArtifactError, SseError
+from sse.core.errors import ArtifactError, run_guarded
 from sse.core.store import atomic_write_text, cache_root, content_key
 from sse.runtime.loader import REF_PREFIX
 from sse.task.spec import SystemSpec
@@ -150,18 +149,8 @@ def ensure_apr(spec: SystemSpec, cache: Path | None = None, *, hold: bool = Fals
     return apr
 
 
-def _guard(fn: Any, *args: Any) -> bool:
-    """doit action wrapper: an SseError prints its one line instead of a traceback."""
-    try:
-        fn(*args)
-    except SseError as e:
-        print(f"sse: error: {e.one_line()}", file=sys.stderr)
-        return False
-    return True
-
-
 def action_fetch(spec: SystemSpec) -> bool:
-    return _guard(fetch_sources, spec)
+    return run_guarded(fetch_sources, spec)
 
 
 def _convert_from_list(spec: SystemSpec) -> None:
@@ -172,7 +161,7 @@ def _convert_from_list(spec: SystemSpec) -> None:
 
 
 def action_convert(spec: SystemSpec) -> bool:
-    return _guard(_convert_from_list, spec)
+    return run_guarded(_convert_from_list, spec)
 
 
 def _validate_to_marker(spec: SystemSpec) -> None:
@@ -183,7 +172,7 @@ def _validate_to_marker(spec: SystemSpec) -> None:
 
 
 def action_validate(spec: SystemSpec) -> bool:
-    return _guard(_validate_to_marker, spec)
+    return run_guarded(_validate_to_marker, spec)
 
 
 def doit_model_tasks(spec: SystemSpec) -> Iterator[dict[str, Any]]:
@@ -213,4 +202,4 @@ def _validate_explicit(spec: SystemSpec) -> None:
 
 
 def action_validate_explicit(spec: SystemSpec) -> bool:
-    return _guard(_validate_explicit, spec)
+    return run_guarded(_validate_explicit, spec)

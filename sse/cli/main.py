@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from sse.core.errors import SseError
+from sse import __version__
+from sse.core.errors import SseError, print_error
 
 # Modules that add subcommands: register(subparsers) -> None.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -91,7 +92,7 @@ def _precheck_corpora(tasks: list[object]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sse", description="single-shot-eval: verified Python->Rust evaluation")
-    p.add_argument("--version", action="version", version="sse 0.1.0")
+    p.add_argument("--version", action="version", version=f"sse {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ev = sub.add_parser("evaluate", help="run the evaluation graph for tasks x systems x runs")
     ev.add_argument("--tasks", default="tasks/python-to-rust.yaml", help="task YAML file or glob")
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SseError as e:
-        print(f"sse: error: {e.one_line()}", file=sys.stderr)
+        print_error(e)
         return e.exit_code
     except KeyboardInterrupt:
         print("sse: interrupted", file=sys.stderr)

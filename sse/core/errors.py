@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
 
 class SseError(Exception):
     """Base for errors the CLI prints as a single line and exits non-zero on."""
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None,
-                 fix: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | None = None, field: str | None = None, fix: str | None = None
+    ) -> None:
         self.message = message
         self.file = file
         self.field = field
@@ -51,3 +56,18 @@ class ArtifactError(SseError):
 
 class StoreError(SseError):
     """The cache cannot be read or written: a damaged database, a read-only or full directory."""
+
+
+def print_error(e: SseError) -> None:
+    """The one way an SseError reaches the user: `sse: error: <one line>` on stderr."""
+    print(f"sse: error: {e.one_line()}", file=sys.stderr)
+
+
+def run_guarded(fn: Callable[..., Any], *args: Any) -> bool:
+    """A doit action's body: False (the task failed) with the one line instead of a traceback."""
+    try:
+        fn(*args)
+    except SseError as e:
+        print_error(e)
+        return False
+    return True

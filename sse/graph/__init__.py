@@ -115,14 +115,9 @@ ACTIONS: dict[str, Callable[..., None]] = {
 
 def guarded(action: str, *args: Any) -> bool:
     """Run a stage action by name; an SseError becomes its one line instead of doit's traceback."""
-    from sse.core.errors import SseError
+    from sse.core.errors import run_guarded
 
-    try:
-        ACTIONS[action](*args)
-    except SseError as e:
-        print(f"sse: error: {e.one_line()}", file=sys.stderr)
-        return False
-    return True
+    return run_guarded(ACTIONS[action], *args)
 
 
 def _store_has_all(target: str, namespace: str, task: Any = None, values: Any = None) -> bool:
@@ -276,12 +271,12 @@ def iter_doit_tasks(plan: Plan) -> Iterator[dict[str, Any]]:
 
 def creators_for(plan: Plan) -> dict[str, Any]:
     """task_* creators, grouped by stage so `doit list` shows the stages."""
-    from sse.core.errors import SseError
+    from sse.core.errors import SseError, print_error
 
     try:
         all_tasks = list(iter_doit_tasks(plan))
     except SseError as e:
-        print(f"sse: error: {e.one_line()}", file=sys.stderr)
+        print_error(e)
         raise SystemExit(2) from None
     names = {fn: name for name, fn in ACTIONS.items()}
     for t in all_tasks:

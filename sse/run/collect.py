@@ -165,42 +165,18 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
 def manifest(task: TaskConfig, systems: list[dict[str, Any]], corpus: dict[str, Any]) -> dict[str, Any]:
     """What a reader needs to reproduce the numbers."""
     import platform
-    import subprocess
-    from importlib.metadata import PackageNotFoundError, version
 
-    def ver(pkg: str) -> str | None:
-        try:
-            return version(pkg)
-        except PackageNotFoundError:
-            return None
-
-    def cmd(argv: list[str]) -> str | None:
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            return None
+    from sse.core.provenance import command_output, git_commit, package_version, package_versions
 
     return {
-        "sse_version": ver("sse"),
+        "sse_version": package_version("sse"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": {
-            p: ver(p)
-            for p in (
-                "numpy",
-                "scipy",
-                "doit",
-                "diskcache",
-                "xxhash",
-                "py2many",
-                "gguf",
-                "tokenizers",
-                "matplotlib",
-                "jinja2",
-            )
-        },
-        "rustc": cmd(["rustc", "-vV"]),
-        "git_commit": cmd(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse", "HEAD"]),
+        "packages": package_versions(
+            ("numpy", "scipy", "doit", "diskcache", "xxhash", "py2many", "gguf", "tokenizers", "matplotlib", "jinja2")
+        ),
+        "rustc": command_output(["rustc", "-vV"]),
+        "git_commit": git_commit(Path(__file__).resolve().parent.parent),
         "corpus_key": corpus.get("key"),
         "system_fingerprints": {s["name"]: s["fingerprint"] for s in systems},
         "task_file": task.path,

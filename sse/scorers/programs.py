@@ -48,7 +48,8 @@ from sse.core.store import Store, content_key, file_key
 from sse.scorers.program import build_program
 from sse.task.config import GroundTruth, Limits
 from sse.task.corpus import astmutants
-from sse.task.corpus.plus import program_plus_path, sandbox_python
+from sse.task.corpus.plus import program_plus_path
+from sse.task.corpus.sandboxed import sandbox_python
 
 HERE = Path(__file__).parent
 PLUGIN_SRC = HERE / "pytest_redirect.py"

@@ -35,7 +35,6 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +47,7 @@ from sse.core.sandbox import SandboxLimits, run_sandboxed
 from sse.core.store import content_key
 from sse.core.values import same_value as _same  # the one equality of expected values
 from sse.task.corpus import astmutants
+from sse.task.corpus.sandboxed import sandbox_python
 
 GENERATOR_VERSION = 3
 PLUS_DIR = "_plus"
@@ -637,32 +637,6 @@ def main():
 
 main()
 '''
-
-_py_lock = __import__("threading").Lock()
-_sandbox_py: str | None = None
-
-
-def sandbox_python() -> str:
-    """An interpreter of this Python's version that the sandbox's throw-away uid may execute
-    (a virtualenv or pyenv under /root is not readable by it): checked once by running it there."""
-    global _sandbox_py
-    with _py_lock:
-        if _sandbox_py is None:
-            want = f"{sys.version_info[0]}.{sys.version_info[1]}"
-            # a system interpreter first: it needs no view of the caller's home (the minimal views
-            # the scorers give untrusted programs show system paths only)
-            cands = [*(x for x in (shutil.which(f"python{want}", path=p) for p in ("/usr/bin", "/usr/local/bin", "/bin"))
-                       if x), os.path.realpath(sys.executable), sys.executable]
-            for c in dict.fromkeys(cands):
-                r = run_sandboxed([c, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                  limits=SandboxLimits(wall_s=20))
-                if r.returncode == 0 and r.stdout.decode().strip() == want:
-                    _sandbox_py = c
-                    break
-            else:
-                raise RuntimeError(f"no Python {want} the sandbox can run (tried {cands})")
-        return _sandbox_py
-
 
 def run_inputs(example: Example, inputs: Sequence[tuple[Any, ...]], mutant_sources: Sequence[str]
                ) -> dict[str, Any]:

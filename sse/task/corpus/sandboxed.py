@@ -38,15 +38,20 @@ class Failure:
 
 @functools.cache
 def sandbox_python() -> str:
-    """An interpreter of this Python version that the sandbox user can run. The running one
-    may live where a throw-away uid cannot read (e.g. under /root); a system copy of the
-    same version gives the same values."""
+    """An interpreter of this Python's version that the sandbox's throw-away uid can run, for
+    corpus confirmation, plus tests and program suites alike (one rule).
+
+    The running one may live where that uid cannot read (a virtualenv or pyenv under /root), so a
+    system interpreter of the same version comes first: it needs no view of the caller's home (the
+    minimal views the scorers give untrusted programs show system paths only) and gives the same
+    values. Each candidate is checked once by running it in the sandbox."""
     want = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    candidates = [sys.executable, str(Path(sys.executable).resolve()), getattr(sys, "_base_executable", ""),
-                  shutil.which(f"python{want}") or "", f"/usr/bin/python{want}", f"/usr/local/bin/python{want}"]
+    system = [shutil.which(f"python{want}", path=d) or "" for d in ("/usr/bin", "/usr/local/bin", "/bin")]
+    candidates = [*system, str(Path(sys.executable).resolve()), sys.executable,
+                  getattr(sys, "_base_executable", "")]
     tried: list[str] = []
     for c in dict.fromkeys(x for x in candidates if x and Path(x).exists()):
-        res = run_sandboxed([c, "-s", "-P", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        res = run_sandboxed([c, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                             limits=SandboxLimits(wall_s=STARTUP_S, memory_mb=MEMORY_MB))
         if res.ok and res.stdout.decode(errors="replace").strip() == want:
             return c
