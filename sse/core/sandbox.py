@@ -29,9 +29,7 @@ import fcntl
 import itertools
 import os
 import resource
-import selectors
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -39,6 +37,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+if __package__:
+    from sse.core.proc import run as run_process
+else:  # loaded from its file by the redirect launcher (no sse package there): proc.py is copied beside it
+    import importlib.util as _ilu
+    import sys as _sys
+
+    _spec = _ilu.spec_from_file_location("sse_proc_standalone", Path(__file__).with_name("sse_proc.py"))
+    assert _spec is not None and _spec.loader is not None
+    _proc = _ilu.module_from_spec(_spec)
+    _sys.modules["sse_proc_standalone"] = _proc  # dataclasses look their module up by name
+    _spec.loader.exec_module(_proc)
+    run_process = _proc.run
 
 CLONE_NEWNET = 0x40000000
 UID_BASE = 61000
@@ -374,99 +385,24 @@ def run_sandboxed(
         cmd = [*_bwrap_argv(cwd, [*ro, *ro_binds], limits.network, view=view, uid=bwrap_uid, hide=hidden), *cmd]
     elif mode == "netns" and not limits.network:
         cmd = ["unshare", "-rn", "--", *cmd]
-    t0 = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            cmd, cwd=cwd, env=full_env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec, close_fds=True,
-        )
-    except (OSError, subprocess.SubprocessError) as e:
+    res = run_process(cmd, cwd=cwd, env=full_env, stdin=stdin, timeout_s=limits.wall_s, idle_s=limits.idle_s,
+                      max_output_bytes=limits.max_output_bytes, new_session=False, preexec_fn=preexec,
+                      grace_s=limits.wall_s)  # pipes held open past the child's exit run into the wall clock
+    if res.spawn_error is not None:
         if own_tmp:
             shutil.rmtree(own_tmp, ignore_errors=True)
         if lock_fd is not None:
             os.close(lock_fd)
-        return SandboxResult(None, b"", b"", 0.0, isolation=mode, error=f"could not start {argv[0]}: {e}")
-    out, err, timed_out, capped = _pump(proc, stdin, limits)
-    wall = time.monotonic() - t0
-    _kill_group(proc.pid)
+        return SandboxResult(None, b"", b"", 0.0, isolation=mode,
+                             error=f"could not start {argv[0]}: {res.spawn_error}")
     if uid is not None and (bwrap_uid is None or _uid_has_processes(uid)):
         # (bwrap's pid namespace dies with its init: a helper is only needed if something is left)
         _kill_uid(uid)
     if lock_fd is not None:
         os.close(lock_fd)
-    rc = proc.returncode
+    rc = res.returncode
     sig = -rc if rc is not None and rc < 0 else None
     if own_tmp:
         shutil.rmtree(own_tmp, ignore_errors=True)
-    return SandboxResult(rc, out, err, wall, timed_out=timed_out, output_capped=capped, signal=sig, isolation=mode)
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _pump(proc: subprocess.Popen[bytes], stdin: bytes | None, limits: SandboxLimits) -> tuple[bytes, bytes, bool, bool]:
-    """Read stdout/stderr up to the cap, feed stdin, enforce the wall clock."""
-    deadline = time.monotonic() + limits.wall_s
-    bufs: dict[int, bytearray] = {}
-    sel = selectors.DefaultSelector()
-    assert proc.stdout is not None and proc.stderr is not None
-    for f in (proc.stdout, proc.stderr):
-        os.set_blocking(f.fileno(), False)
-        sel.register(f, selectors.EVENT_READ)
-        bufs[f.fileno()] = bytearray()
-    if proc.stdin is not None:
-        writer = threading.Thread(target=_feed, args=(proc.stdin, stdin or b""), daemon=True)
-        writer.start()
-    timed_out = capped = False
-    open_count = 2
-    last_output = time.monotonic()
-    while open_count:
-        now = time.monotonic()
-        left = deadline - now
-        if limits.idle_s is not None:
-            left = min(left, last_output + limits.idle_s - now)
-        if left <= 0:
-            timed_out = True
-            break
-        for key, _ in sel.select(timeout=min(left, 0.5)):
-            try:
-                chunk = os.read(key.fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                sel.unregister(key.fileobj)
-                open_count -= 1
-                continue
-            bufs[key.fd] += chunk
-            last_output = time.monotonic()
-            if sum(len(b) for b in bufs.values()) > limits.max_output_bytes:
-                capped = True
-                open_count = 0
-                break
-    if timed_out or capped:
-        _kill_group(proc.pid)
-    sel.close()
-    try:
-        proc.wait(timeout=max(0.1, deadline - time.monotonic()) if not (timed_out or capped) else 5)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc.pid)
-        proc.kill()
-        proc.wait()
-    out = bytes(bufs[proc.stdout.fileno()])[: limits.max_output_bytes]
-    err = bytes(bufs[proc.stderr.fileno()])[: limits.max_output_bytes]
-    proc.stdout.close()
-    proc.stderr.close()
-    return out, err, timed_out, capped
-
-
-def _feed(pipe: object, data: bytes) -> None:
-    try:
-        pipe.write(data)  # type: ignore[attr-defined]
-        pipe.close()  # type: ignore[attr-defined]
-    except (BrokenPipeError, OSError, ValueError):
-        pass
+    return SandboxResult(rc, res.stdout, res.stderr, res.wall_s, timed_out=res.timed_out,
+                         output_capped=res.output_capped, signal=sig, isolation=mode)

@@ -30,7 +30,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sse.core.errors import VerifyError
+from sse.core.proc import run as run_process
 from sse.core.records import Example, TestOutcome, Verdict
 from sse.core.store import Store, content_key, file_key
 from sse.scorers.program import build_program
@@ -55,6 +55,8 @@ HERE = Path(__file__).parent
 PLUGIN_SRC = HERE / "pytest_redirect.py"
 LAUNCHER_SRC = HERE / "redirect_launcher.py"
 SANDBOX_SRC = HERE.parent / "core" / "sandbox.py"
+SUITE_OUTPUT_CAP = 64 << 20  # pytest -q output of a suite; far above any real one
+PROC_SRC = HERE.parent / "core" / "proc.py"  # the sandbox's process runner, loaded beside it standalone
 CERT_VERSION = 1
 CERT_NS = "program_cert"
 MAX_TIMEOUTS = 3  # timed-out invocations per suite run before the launcher refuses further runs
@@ -188,6 +190,7 @@ def _tools() -> Path:
             shutil.copyfile(PLUGIN_SRC, d / "sse_pytest_redirect.py")
             shutil.copyfile(LAUNCHER_SRC, d / "sse_redirect_launcher.py")
             shutil.copyfile(SANDBOX_SRC, d / "sse_sandbox.py")
+            shutil.copyfile(PROC_SRC, d / "sse_proc.py")
             (d / "pytest.ini").write_text("[pytest]\naddopts =\n", encoding="utf-8")
             for f in d.iterdir():
                 f.chmod(0o644)
@@ -265,30 +268,16 @@ def run_suite(example: Example, mode: Literal["python", "exec"], command: Sequen
                 "--no-header", "-rN", "--tb=line", "-W", "ignore::DeprecationWarning", *targets]
         n = max(1, len(targets) if select is not None else int(example.meta.get("test_count", 10)))
         budget = SUITE_SLACK_S + limits.test_timeout_s * (MAX_TIMEOUTS + 1) + 2.0 * n
-        t0 = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        timed_out = False
-        try:
-            out, _ = proc.communicate(timeout=budget)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _killpg(proc.pid)
-            out, _ = proc.communicate()
-        _killpg(proc.pid)
-        wall = time.monotonic() - t0
+        # pipes a straggler keeps open are waited for up to the budget (a timeout), as before
+        res = run_process(argv, cwd=root, env=env, timeout_s=budget, grace_s=budget, merge_stderr=True,
+                          max_output_bytes=SUITE_OUTPUT_CAP)
+        if res.spawn_error is not None:
+            raise OSError(f"could not start the suite's pytest: {res.spawn_error}")
         return SuiteRun(results=_read_jsonl_by(results_path, "test"), log=_read_jsonl(log_path),
-                        returncode=proc.returncode, timed_out=timed_out, wall_s=wall,
-                        stderr_tail=out.decode("utf-8", "replace")[-1500:])
+                        returncode=res.returncode, timed_out=res.timed_out, wall_s=res.wall_s,
+                        stderr_tail=res.stdout.decode("utf-8", "replace")[-1500:])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ appended to the log the judge reads (timeouts, signals, capped output). After
 `max_timeouts` timed-out runs in one suite, further runs are refused at once (killed),
 so a looping program costs a few timeouts, not one per test.
 
-Standalone (stdlib only): sandbox.py is loaded from its file, not through the sse package.
+Standalone (stdlib only): sandbox.py is loaded from its file, not through the sse package, and loads
+the process runner (proc.py, copied beside it as sse_proc.py) the same way.
 """
 
 from __future__ import annotations
