@@ -1,4 +1,6 @@
 """Model acquisition: registry `source:` -> verified, pickle-free files in the JIT model cache.
+Why one module of ~700 lines: the three source forms share one verification (sha256 pins, pickle refusal) and one locked, cache-aware entry point.
+
 
 Three source forms (the `source:` mapping of a registry entry):
 

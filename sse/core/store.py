@@ -1,4 +1,6 @@
 """Content keys and the content-addressed store.
+Why one module of ~700 lines: keys, the sealed store, sealed build files and check/repair are one on-disk contract (the seal format) read in one place.
+
 
 Keys are xxh3_128 over a canonical JSON encoding of the inputs. The store is a
 diskcache.Cache bounded by size with least-recently-used eviction; values are

@@ -1,4 +1,6 @@
 """Program tasks: a Rust binary judged by the example's own pytest suite (see docs/programs.md).
+Why one module of ~900 lines: certification, judging, mutation scores and differential plus cases all drive the one suite runner over the one certification.
+
 
 Flow for one candidate:
 

@@ -1,4 +1,6 @@
 """Import OpenAI's HumanEval (164 problems, MIT) as a Python -> Rust function corpus.
+Why one module of ~880 lines: a one-off importer whose steps (record, type, rewrite, check, dump) share one per-problem work record.
+
 
 The model is shown the Python reference (prompt + canonical solution, helpers
 included) and must write Rust that passes tests translated from each problem's
