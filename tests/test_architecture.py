@@ -24,7 +24,8 @@ def test_sse_is_this_checkout() -> None:
 
 
 def test_import_contracts_kept() -> None:
-    """`lint-imports`: layers only point down; executors never import the run layer or the graph."""
+    """`lint-imports`: layers only point down; executors never import the run layer or the graph;
+    only the graph imports doit."""
     assert lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True) == 0
 
 
