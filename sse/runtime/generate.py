@@ -27,8 +27,8 @@ import numpy as np
 import xxhash
 
 from sse.runtime.engine import Model
-from sse.runtime.kvcache import PrefixCache, SlotCache, machine_slots, machine_threads
-from sse.runtime.threads import blas_threads
+from sse.runtime.kvcache import PrefixCache, SlotCache, machine_slots
+from sse.runtime.threads import blas_threads, machine_threads
 from sse.runtime.tokenizer import Tokenizer
 from sse.task.prompting import StopMatcher
 

@@ -11,15 +11,14 @@ copied into a slot's first positions; only each prompt's own suffix is prefilled
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from sse.runtime.engine import KVCache, Model
+from sse.runtime.threads import available_memory_bytes, machine_threads
 
 PAGE = 64  # attention reads keys in pages of this many positions (engine); capacity is a multiple
 GROW = 4 * PAGE  # capacity grows and shrinks in steps of this many positions
@@ -156,38 +155,6 @@ class PrefixCache:
 
 
 # ------------------------------------------------------------------------------------------------ sizing
-def machine_threads() -> int:
-    """BLAS threads: $SSE_NATIVE_THREADS, else the cores this process may use that are not busy.
-
-    On a shared machine a BLAS thread that has to wait for a busy core spins, and a step can
-    get ten times slower (measured: 0.86 s vs 0.15 s per decode step with 2 threads vs 1 at
-    load 15 on 2 cores), so busy cores (the 1-minute load average) are left out.
-    """
-    raw = os.environ.get("SSE_NATIVE_THREADS")
-    if raw:
-        return max(1, int(raw))
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
-
-
-def available_memory_bytes() -> int:
-    """MemAvailable from /proc/meminfo (4 GiB assumed where it cannot be read)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 << 30
-
-
 MAX_SLOTS = 32  # beyond this, a 2-4 core machine gains nothing per extra row (benchmarks/bench_inference.py)
 SLOTS_PER_THREAD = 16
 MEMORY_SHARE = 0.25  # of the available memory, at most this goes to the KV cache

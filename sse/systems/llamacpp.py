@@ -6,7 +6,7 @@ the same `source:` forms as `native` (fetched and sha256-checked into the model
 cache) or from options.gguf. Prompts are rendered by the project, not by
 llama.cpp: the GGUF's chat template through the same sandboxed renderer as
 `native`, or the completion prompt for base models, and then tokenised by
-llama.cpp itself. Options: n_ctx (default 4096), threads (default every core),
+llama.cpp itself. Options: n_ctx (default 4096), threads (default: the machine's free cores, chosen at load),
 prompt_style (chat|completion). Fingerprint: the GGUF's sha256 + the llama.cpp
 (llama-cpp-python) version. Records tokens, TTFT and CPU seconds like `native`.
 """
@@ -39,7 +39,8 @@ class LlamaCppAdapter(AdapterBase):
         where = f"systems.{spec.name}.options"
         try:
             self.n_ctx = int(spec.options.get("n_ctx", 4096))
-            self.threads = int(spec.options.get("threads") or os.cpu_count() or 1)
+            raw_threads = spec.options.get("threads")
+            self.threads: int | None = None if raw_threads is None else max(1, int(raw_threads))
         except (TypeError, ValueError) as e:
             raise SystemError_(f"bad option ({e})", file=spec.registry_file or None, field=where,
                                fix="n_ctx/threads are integers") from e
@@ -102,6 +103,10 @@ class LlamaCppAdapter(AdapterBase):
             from llama_cpp import Llama
 
             from sse.runtime.chat import ChatTemplate
+            from sse.runtime.threads import machine_threads
+
+            if self.threads is None:  # chosen once, before this process's own load counts as busy cores
+                self.threads = machine_threads()
 
             try:
                 with quiet_stderr():
@@ -217,7 +222,7 @@ class LlamaCppAdapter(AdapterBase):
                           tokens_in=len(ids), tokens_out=len(out), latency_s=wall, ttft_s=ttft,
                           cpu_s=time.process_time() - cpu0, dollars=None, cost_source="machine_time",
                           meta={"finish_reason": finish, "tokens_per_s": round(len(out) / wall, 3) if wall else 0.0,
-                                "prompt_style": style, "llama_cpp": llama_cpp_version()})
+                                "prompt_style": style, "llama_cpp": llama_cpp_version(), "threads": self.threads})
 
     def _error(self, p: Prompt, msg: str) -> Completion:
         return Completion(system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg,

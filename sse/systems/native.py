@@ -2,7 +2,7 @@
 
 Options (tasks/models.yaml): quantization (f32|f16|q8_0|q4_0, default q8_0),
 batch_size (sequences decoded together; default sized to the machine's cores and
-free memory), threads (BLAS threads; default $SSE_NATIVE_THREADS, else every core),
+free memory), threads (BLAS threads; default $SSE_NATIVE_THREADS, else the free cores),
 prompt_style (chat|completion; default: the task's `prompts.style`, whose `auto`
 means chat for models with a chat template and completion for base models),
 apr (an explicit .apr path, skipping fetch/convert), gate (threshold overrides).
@@ -210,7 +210,7 @@ class NativeAdapter(AdapterBase):
         if todo:
             try:
                 if self.threads is None:  # chosen once, before this process's own load counts as busy cores
-                    from sse.runtime.kvcache import machine_threads
+                    from sse.runtime.threads import machine_threads
 
                     self.threads = machine_threads()
                 results = generate(nm.model, nm.tokenizer, [r for *_, r in todo], nm.eos_ids, threads=self.threads,
@@ -232,7 +232,7 @@ class NativeAdapter(AdapterBase):
                         cost_source="machine_time",
                         meta={"finish_reason": r.finish_reason, "tokens_per_s": round(r.tokens_per_s, 3),
                               "prompt_style": rendered.style, "stop_policy": getattr(p.decoding, "stop_policy", "none"),
-                              "slots": self.n_slots, "quantization": nm.metadata.get("quantization")})
+                              "slots": self.n_slots, "threads": self.threads, "quantization": nm.metadata.get("quantization")})
         return [c if c is not None else self._error(prompts[i], "not generated") for i, c in enumerate(out)]
 
     def _error(self, p: Prompt, msg: str) -> Completion:

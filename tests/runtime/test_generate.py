@@ -168,7 +168,7 @@ def test_machine_sized_slots(tiny_native: NativeModel) -> None:
 def test_machine_threads_leave_busy_cores_out(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from sse.runtime.kvcache import machine_threads
+    from sse.runtime.threads import machine_threads
 
     monkeypatch.delenv("SSE_NATIVE_THREADS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})

@@ -66,3 +66,18 @@ def test_greedy_equals_native_engine(tiny_gguf: Path, tmp_path: Path) -> None:
     assert c.tokens_in == len(ids)
     (r,) = generate(nm.model, nm.tokenizer, [GenRequest(tuple(ids), max_tokens=8)], nm.eos_ids)
     assert c.text == r.text and c.tokens_out == r.tokens_out
+
+
+def test_threads_default_to_the_machine(tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `threads` option: llama.cpp gets the machine's free cores, chosen at load; the option wins."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (optional llamacpp extra)")
+    import os
+
+    monkeypatch.delenv("SSE_NATIVE_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 0.0, 0.0))
+    free = build_adapter(SystemSpec(name="t", kind="llamacpp", options={"gguf": str(tiny_gguf), "n_ctx": 256}), None)
+    (c,) = free.generate([_prompt(2)])
+    assert c.error is None and c.meta["threads"] == 2
+    (c,) = build_adapter(_spec(tiny_gguf), None).generate([_prompt(2)])
+    assert c.meta["threads"] == 1

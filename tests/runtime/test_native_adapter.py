@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sse.artifacts.stages import output_key
 from sse.core.records import Example
 from sse.core.store import file_key
@@ -103,3 +105,43 @@ def test_fingerprint_is_what_determines_answers_not_the_file(tiny_apr: Path, tmp
     template = _rewritten(tiny_apr, tmp_path / "c.apr", {"chat_template": "{{ messages[0].content }}"})
     tok = _rewritten(tiny_apr, tmp_path / "t.apr", {"tokenizer": {**md["tokenizer"], "add_bos": True}})
     assert len({fp(tiny_apr), fp(weights), fp(template), fp(tok)}) == 4
+
+
+def test_registry_leaves_slots_and_threads_to_the_machine() -> None:
+    """Pinned sizes fit one machine only: the shipped registry leaves them to the defaults."""
+    from sse.task.config import load_registry
+
+    registry = load_registry(Path(__file__).resolve().parents[2] / "tasks" / "models.yaml")
+    local = {n: s for n, s in registry.items() if s.kind in ("native", "llamacpp")}
+    assert {"smollm2-135m", "gemma3-270m", "smollm2-135m-llamacpp"} <= set(local)
+    for name, spec in local.items():
+        assert not {"batch_size", "threads"} & set(spec.options), name
+
+
+def test_native_adapter_sizes_itself_for_the_machine(tiny_apr: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without options, slots and threads follow the free cores and memory; options override both."""
+    import os
+
+    import sse.runtime.kvcache as kvcache
+
+    monkeypatch.delenv("SSE_NATIVE_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(kvcache, "available_memory_bytes", lambda: 1 << 40)
+    dec = Decoding(temperature=0.0, max_tokens=3)
+    roomy = build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr)}), None)
+    assert roomy.n_slots == min(kvcache.MAX_SLOTS, 3 * kvcache.SLOTS_PER_THREAD)
+    (c,) = roomy.generate([_prompt(0, dec)])
+    assert c.error is None and c.meta["threads"] == 3 and c.meta["slots"] == roomy.n_slots
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 0.0, 0.0))  # two of the three cores busy
+    monkeypatch.setattr(kvcache, "available_memory_bytes", lambda: 1)
+    tight = build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr)}), None)
+    assert tight.n_slots == 1 and tight.batch_size == 4
+    (c,) = tight.generate([_prompt(0, dec)])
+    assert c.meta["threads"] == 1 and c.meta["slots"] == 1
+
+    pinned = build_adapter(SystemSpec(name="t", kind="native",
+                                      options={"apr": str(tiny_apr), "batch_size": 5, "threads": 2}), None)
+    (c,) = pinned.generate([_prompt(0, dec)])
+    assert pinned.n_slots == 5 and c.meta["threads"] == 2 and c.meta["slots"] == 5
