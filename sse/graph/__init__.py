@@ -36,6 +36,7 @@ from sse.run.context import Plan, RunContext, StoreSession, build_dir, report_di
 from sse.run.corpus import corpus_files, run_corpus
 from sse.run.generate import run_generate
 from sse.run.shards import BUILD_FORMAT, gen_target, store_has_all, ver_target
+from sse.run.timings import run_timed
 from sse.run.verify import run_verify
 from sse.systems.base import clear_adapters, kind_class
 from sse.task.config import TaskConfig, load_task, load_tasks, systems_for
@@ -283,6 +284,11 @@ def creators_for(plan: Plan) -> dict[str, Any]:
         if "actions" in t:
             t["actions"] = [
                 (guarded, [names[a[0]], *a[1]]) if isinstance(a, tuple) and a[0] in names else a
+                for a in t["actions"]
+            ]
+            # where the time goes: each execution leaves its wall and CPU seconds (sse.run.timings)
+            t["actions"] = [
+                (run_timed, [t["basename"], t["name"], a[0], *a[1]], *a[2:]) if isinstance(a, tuple) else a
                 for a in t["actions"]
             ]
     by_base: dict[str, list[dict[str, Any]]] = {}

@@ -15,6 +15,7 @@ from sse.core.store import DamagedBuildFile, atomic_write_text
 from sse.run import evidence
 from sse.run.context import Plan, RunContext, report_dir
 from sse.run.shards import gen_target, read_entries, ver_target
+from sse.run.timings import measured, stage_times
 from sse.run.verify import rebuild
 from sse.systems.base import traits
 from sse.task.config import TaskConfig
@@ -189,9 +190,12 @@ def manifest(task: TaskConfig, systems: list[dict[str, Any]], corpus: dict[str, 
 def run_stats(ctx: RunContext, plan: Plan, systems: list[str]) -> None:
     from sse.analysis import analyze
 
-    collect(ctx, plan, systems)
-    out_dir = report_dir(plan, ctx.task.id)
-    results = analyze(out_dir)
+    with measured() as spent:
+        collect(ctx, plan, systems)
+        out_dir = report_dir(plan, ctx.task.id)
+        results = analyze(out_dir)
+    # where the time went: every stage before this one as last executed, and this one (but its write)
+    results["manifest"]["stages"] = {**stage_times(ctx.task.id, systems), "stats": dict(spent)}
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str))
 
 
@@ -209,7 +213,12 @@ def run_report(ctx: RunContext, plan: Plan) -> None:
     from sse.report import build_report
 
     out_dir = report_dir(plan, ctx.task.id)
-    # results.json belongs to the stats stage: the report only renders it
-    build_report(
-        out_dir, out_dir, formats=("md", "html"), results=json.loads((out_dir / "results.json").read_text())
-    )
+    # results.json belongs to the stats stage: the report only renders it, with the stage times
+    # known by now (stats and pareto included); stages.json adds this stage's own once rendered
+    with measured() as spent:
+        results = json.loads((out_dir / "results.json").read_text())
+        manifest = results.setdefault("manifest", {})
+        stages = stage_times(ctx.task.id, list(manifest.get("system_fingerprints") or {}))
+        manifest["stages"] = stages
+        build_report(out_dir, out_dir, formats=("md", "html"), results=results)
+    atomic_write_text(out_dir / "stages.json", json.dumps({**stages, "report": dict(spent)}, indent=1))

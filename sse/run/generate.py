@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -137,9 +138,12 @@ def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = Non
         ) as bar:
             ex = ctx.executor  # a cluster gets one adapter batch per worker slot at a time
             step = max(1, traits(adapter).batch_size) * (ex.slots if ex.name != "local" else 1)
+            local = traits(adapter).local  # a local model's tokens/s is this machine's decoding rate
             for start in range(0, len(todo), step):
                 batch = todo[start : start + step]
+                t0 = time.perf_counter()
                 comps = ctx.executor.generate(ctx.spec(system), task, [p for *_, p in batch])
+                wall = time.perf_counter() - t0
                 for (name, i, key, prompt), comp in zip(batch, comps, strict=True):
                     cd = comp.to_dict() | {"key": key, "run": run}
                     if comp.error is None or comp.error_kind == "timeout":
@@ -154,7 +158,8 @@ def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = Non
                         "completion": cd,
                     }
                     header["generated"] += 1
-                bar.advance(len(batch))
+                made = sum(c.tokens_out or 0 for c in comps) if local else 0
+                bar.advance(len(batch), tokens=made, seconds=wall if made else 0.0)
                 gave_up = next((c.error for c in comps if c.error_kind == "skipped"), None)
                 if (
                     gave_up

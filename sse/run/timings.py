@@ -17,7 +17,7 @@ import contextlib
 import json
 import resource
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +100,12 @@ def read_record(stage: str, name: str, root: Path | None = None) -> dict[str, An
 
 
 def stage_times(
-    task_id: str, systems: Iterable[str], models: Iterable[str] = (), root: Path | None = None
+    task_id: str, systems: Iterable[str], models: Iterable[str] | None = None, root: Path | None = None
 ) -> dict[str, Any]:
     """Per stage: wall and CPU seconds summed over its executions for this task, and per system
-    for generate and verify (all runs); fetch/convert/validate per native model. Stages with no
-    record (never run here, e.g. a model given as an .apr) are left out."""
+    for generate and verify (all runs); fetch/convert/validate per model (default: the systems
+    that have such stages). Stages with no record (never run here, e.g. a model given as an .apr)
+    are left out."""
     out: dict[str, Any] = {}
     tdir = timings_dir(root)
 
@@ -135,6 +136,7 @@ def stage_times(
         return recs
 
     systems = list(systems)
+    models = systems if models is None else list(models)
     for stage in STAGES:
         if stage in ("fetch", "convert", "validate"):
             for m in models:
@@ -147,3 +149,16 @@ def stage_times(
             rec = read_record(stage, task_id, root)
             add(stage, [rec] if rec else [])
     return out
+
+
+def run_timed(stage: str, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A doit action run under `timed` (module level, so `doit -n` can pickle it); fn's result is doit's,
+    and an action that reports failure by returning False is recorded as not ok."""
+    ok = False
+    t0, c0 = time.perf_counter(), _cpu_s()
+    try:
+        result = fn(*args, **kwargs)
+        ok = result is not False
+        return result
+    finally:
+        record(stage, name, time.perf_counter() - t0, _cpu_s() - c0, ok=ok)

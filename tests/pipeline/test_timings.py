@@ -61,3 +61,27 @@ def test_progress_shows_tokens_per_second(capsys: pytest.CaptureFixture[str]) ->
     with Progress("verify t ref r0", total=1) as plain:
         plain.advance(1)
     assert "tokens/s" not in capsys.readouterr().err
+
+
+def test_report_manifest_records_stage_times(project: Path) -> None:
+    """Every stage that ran leaves wall/CPU seconds; the manifest lists them per stage and system."""
+    import json
+
+    from sse.graph import run_doit
+    from sse.run.context import Plan
+
+    assert run_doit(["report"], Plan(task_glob="tasks/t.yaml", output="reports")) == 0
+    out = project / "reports" / "tiny"
+    results = json.loads((out / "results.json").read_text())
+    stages = results["manifest"]["stages"]
+    assert list(stages) == ["corpus", "generate", "verify", "stats"]  # what had run when stats wrote it
+    assert set(stages["generate"]["by_system"]) == {"reference", "det", "sto"}
+    assert stages["generate"]["by_system"]["sto"]["executions"] == 3  # stochastic: every run generated
+    assert all(e["wall_s"] >= 0 and e["cpu_s"] >= 0 for e in stages.values())
+    full = json.loads((out / "stages.json").read_text())
+    assert list(full) == ["corpus", "generate", "verify", "stats", "pareto", "report"]
+    md = (out / "report.md").read_text()
+    tail = md[md.index("Reproducibility manifest") :]
+    assert '"stages"' in tail and '"pareto"' in tail  # rendered with the pareto stage
+    records = sorted(p.parent.name for p in (project / "cache" / "timings").rglob("*.json"))
+    assert records.count("generate") == 9 and records.count("report") == 1
