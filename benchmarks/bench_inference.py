@@ -55,7 +55,11 @@ def prompt_ids(apr: str, n: int) -> tuple[list[list[int]], dict[str, Any]]:
     out, style = [], adapter.prompt_style
     for ex in list(load_corpus(task.corpus).examples)[:n]:
         out.append(adapter.render(_prompt(task, ex)).ids)
-    return out, {"max_tokens": task.decoding.max_tokens, "stop_policy": task.decoding.stop_policy, "style": style}
+    return out, {
+        "max_tokens": task.decoding.max_tokens,
+        "stop_policy": task.decoding.stop_policy,
+        "style": style,
+    }
 
 
 def _prompt(task: Any, ex: Any) -> Any:
@@ -74,8 +78,15 @@ def peak_rss_mb() -> float:
 
 
 # ------------------------------------------------------------------------------------------------ workers
-def worker_continuous(apr: str, prompts: list[list[int]], slots: int, threads: int, max_tokens: int,
-                      stop_policy: str, style: str = "chat") -> dict[str, Any]:
+def worker_continuous(
+    apr: str,
+    prompts: list[list[int]],
+    slots: int,
+    threads: int,
+    max_tokens: int,
+    stop_policy: str,
+    style: str = "chat",
+) -> dict[str, Any]:
     from sse.runtime.generate import GenRequest, generate
     from sse.runtime.kvcache import PrefixCache
     from sse.runtime.loader import load_native
@@ -84,20 +95,34 @@ def worker_continuous(apr: str, prompts: list[list[int]], slots: int, threads: i
     nm = load_native(apr, verify_tensors=False)
     make = functools.partial(stop_matcher, stop_policy, style)
     reqs = [GenRequest(tuple(p), max_tokens=max_tokens, matcher=make) for p in prompts]
-    generate(nm.model, nm.tokenizer, [GenRequest(tuple(prompts[0][:16]), max_tokens=2)], threads=threads)  # page in
+    generate(
+        nm.model, nm.tokenizer, [GenRequest(tuple(prompts[0][:16]), max_tokens=2)], threads=threads
+    )  # page in
     t0 = time.perf_counter()
-    res = generate(nm.model, nm.tokenizer, reqs, nm.eos_ids, threads=threads, slots=slots, prefixes=PrefixCache())
+    res = generate(
+        nm.model, nm.tokenizer, reqs, nm.eos_ids, threads=threads, slots=slots, prefixes=PrefixCache()
+    )
     wall = time.perf_counter() - t0
     reasons: dict[str, int] = {}
     for r in res:
         reasons[r.finish_reason] = reasons.get(r.finish_reason, 0) + 1
     n = [r.tokens_out for r in res]
-    return {"engine": "numpy continuous" if slots > 1 else "numpy batch 1", "slots": slots, "threads": threads, "tokens_out": sum(n), "wall_s": wall,
-            "tokens_per_s": sum(n) / wall, "n_tokens": n, "finish_reasons": reasons,
-            "ttft_mean_s": sum(r.ttft_s for r in res) / len(res)}
+    return {
+        "engine": "numpy continuous" if slots > 1 else "numpy batch 1",
+        "slots": slots,
+        "threads": threads,
+        "tokens_out": sum(n),
+        "wall_s": wall,
+        "tokens_per_s": sum(n) / wall,
+        "n_tokens": n,
+        "finish_reasons": reasons,
+        "ttft_mean_s": sum(r.ttft_s for r in res) / len(res),
+    }
 
 
-def worker_static(apr: str, prompts: list[list[int]], n_tokens: list[int], slots: int, threads: int) -> dict[str, Any]:
+def worker_static(
+    apr: str, prompts: list[list[int]], n_tokens: list[int], slots: int, threads: int
+) -> dict[str, Any]:
     """The pre-issue-17 loop: per-prompt prefill, then the batch decodes until its slowest row ends."""
     import numpy as np
 
@@ -131,8 +156,14 @@ def worker_static(apr: str, prompts: list[list[int]], n_tokens: list[int], slots
                     done[s] += 1
                 made += len(live)
         wall = time.perf_counter() - t0
-    return {"engine": "numpy static", "slots": slots, "threads": threads, "tokens_out": made, "wall_s": wall,
-            "tokens_per_s": made / wall}
+    return {
+        "engine": "numpy static",
+        "slots": slots,
+        "threads": threads,
+        "tokens_out": made,
+        "wall_s": wall,
+        "tokens_per_s": made / wall,
+    }
 
 
 def worker_llama(gguf: str, prompts: list[list[int]], n_tokens: list[int], threads: int) -> dict[str, Any]:
@@ -140,8 +171,15 @@ def worker_llama(gguf: str, prompts: list[list[int]], n_tokens: list[int], threa
     from llama_cpp import Llama
 
     n_ctx = max(len(p) + n for p, n in zip(prompts, n_tokens, strict=True)) + 8
-    llm = Llama(model_path=gguf, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx, n_batch=n_ctx,
-                logits_all=True, verbose=False)
+    llm = Llama(
+        model_path=gguf,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_ctx=n_ctx,
+        n_batch=n_ctx,
+        logits_all=True,
+        verbose=False,
+    )
 
     def run(p: list[int], n: int) -> int:
         llm.reset()
@@ -158,8 +196,14 @@ def worker_llama(gguf: str, prompts: list[list[int]], n_tokens: list[int], threa
     t0 = time.perf_counter()
     made = sum(run(p, n) for p, n in zip(prompts, n_tokens, strict=True))
     wall = time.perf_counter() - t0
-    return {"engine": "llama.cpp single", "slots": 1, "threads": threads, "tokens_out": made, "wall_s": wall,
-            "tokens_per_s": made / wall}
+    return {
+        "engine": "llama.cpp single",
+        "slots": 1,
+        "threads": threads,
+        "tokens_out": made,
+        "wall_s": wall,
+        "tokens_per_s": made / wall,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -200,8 +244,15 @@ def main() -> int:
     if a.worker:
         job = json.loads(Path(a.io).read_text())
         if a.worker == "continuous":
-            res = worker_continuous(a.apr, job["prompts"], a.slots, a.threads, job["max_tokens"], job["stop_policy"],
-                                    job.get("style", "chat"))
+            res = worker_continuous(
+                a.apr,
+                job["prompts"],
+                a.slots,
+                a.threads,
+                job["max_tokens"],
+                job["stop_policy"],
+                job.get("style", "chat"),
+            )
         elif a.worker == "static":
             res = worker_static(a.apr, job["prompts"], job["n_tokens"], a.slots, a.threads)
         else:
@@ -215,7 +266,18 @@ def main() -> int:
         dec["max_tokens"] = a.max_tokens
     io = Path(tempfile.mkdtemp(prefix="bench_inference.")) / "job.json"
     io.write_text(json.dumps({"prompts": prompts, **dec}))
-    common = ["--gguf", gguf, "--apr", apr, "--io", str(io), "--slots", str(a.slots), "--threads", str(a.threads)]
+    common = [
+        "--gguf",
+        gguf,
+        "--apr",
+        apr,
+        "--io",
+        str(io),
+        "--slots",
+        str(a.slots),
+        "--threads",
+        str(a.threads),
+    ]
     load0 = os.getloadavg()
     cont = run_child(["--worker", "continuous", *common])
     if "error" in cont:
@@ -223,33 +285,44 @@ def main() -> int:
         return 1
     io.write_text(json.dumps({"prompts": prompts, **dec, "n_tokens": cont["n_tokens"]}))
     single = [*common[:-4], "--slots", "1", "--threads", str(a.threads)]
-    rows = [run_child(["--worker", "llama", *common]), cont, run_child(["--worker", "continuous", *single]),
-            *([] if a.no_static else [run_child(["--worker", "static", *common])]),
-            run_child(["--worker", "llama", *common])]
+    rows = [
+        run_child(["--worker", "llama", *common]),
+        cont,
+        run_child(["--worker", "continuous", *single]),
+        *([] if a.no_static else [run_child(["--worker", "static", *common])]),
+        run_child(["--worker", "llama", *common]),
+    ]
     one = next((r for r in rows if r.get("engine") == "numpy batch 1"), None)
     if one is not None and one.get("n_tokens") != cont["n_tokens"]:
         print("note: batch 1 produced different token counts from continuous batching")
     load1 = os.getloadavg()
     peer = max((r["tokens_per_s"] for r in rows if r.get("engine") == "llama.cpp single"), default=None)
-    print(f"model={Path(apr).name} style={dec['style']} prompts={len(prompts)} "
-          f"(mean {sum(map(len, prompts)) / len(prompts):.0f} tokens) max_tokens="
-          f"{dec['max_tokens']} stop_policy={dec['stop_policy']} tokens={cont['tokens_out']} "
-          f"finish={cont['finish_reasons']} load_avg {load0[0]:.1f} -> {load1[0]:.1f}")
+    print(
+        f"model={Path(apr).name} style={dec['style']} prompts={len(prompts)} "
+        f"(mean {sum(map(len, prompts)) / len(prompts):.0f} tokens) max_tokens="
+        f"{dec['max_tokens']} stop_policy={dec['stop_policy']} tokens={cont['tokens_out']} "
+        f"finish={cont['finish_reasons']} load_avg {load0[0]:.1f} -> {load1[0]:.1f}"
+    )
     print(f"{'engine':18} {'slots':>5} {'thr':>3} {'tok/s':>8} {'x llama':>8} {'peak_MB':>8} {'wall_s':>7}")
     for r in rows:
         if "error" in r:
             print(f"failed: {r}")
             continue
         r["ratio_to_llama_cpp"] = r["tokens_per_s"] / peer if peer else float("nan")
-        print(f"{r['engine']:18} {r['slots']:>5} {r['threads']:>3} {r['tokens_per_s']:8.1f} "
-              f"{r['ratio_to_llama_cpp']:8.2f} {r['peak_rss_mb']:8.0f} {r['wall_s']:7.1f}")
+        print(
+            f"{r['engine']:18} {r['slots']:>5} {r['threads']:>3} {r['tokens_per_s']:8.1f} "
+            f"{r['ratio_to_llama_cpp']:8.2f} {r['peak_rss_mb']:8.0f} {r['wall_s']:7.1f}"
+        )
     static = next((r for r in rows if r.get("engine") == "numpy static"), None)
     if peer:
-        print(f"target: continuous {cont['tokens_per_s'] / peer:.2f}x llama.cpp single-stream (want >= 3.0); "
-              f"static {static['tokens_per_s'] / peer if static and 'error' not in static else float('nan'):.2f}x")
+        print(
+            f"target: continuous {cont['tokens_per_s'] / peer:.2f}x llama.cpp single-stream (want >= 3.0); "
+            f"static {static['tokens_per_s'] / peer if static and 'error' not in static else float('nan'):.2f}x"
+        )
     if a.json:
-        Path(a.json).write_text(json.dumps({"rows": rows, "load_avg": [load0, load1], "prompts": len(prompts),
-                                            **dec}, indent=1))
+        Path(a.json).write_text(
+            json.dumps({"rows": rows, "load_avg": [load0, load1], "prompts": len(prompts), **dec}, indent=1)
+        )
     return 0
 
 

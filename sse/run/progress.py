@@ -29,11 +29,19 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self._live:
-            self._rich = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.fields[extra]}"), TimeElapsedColumn(),
-                                      console=self._console, transient=False)
+            self._rich = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[extra]}"),
+                TimeElapsedColumn(),
+                console=self._console,
+                transient=False,
+            )
             self._rich.start()
-            self._id = self._rich.add_task(self.label, total=self.total, completed=self.done, extra=self._extra())
+            self._id = self._rich.add_task(
+                self.label, total=self.total, completed=self.done, extra=self._extra()
+            )
         return self
 
     @property
@@ -57,13 +65,19 @@ class Progress:
             if pct != self._last_pct and self.done > 0:
                 self._last_pct = pct
                 rate = self.tokens_per_s
-                print(f"{self.label}: {self.done}/{self.total} (cache hits {self.hits}, failures {self.failures}"
-                      + (f", {rate:.1f} tokens/s)" if rate is not None else ")"), file=sys.stderr, flush=True)
+                print(
+                    f"{self.label}: {self.done}/{self.total} (cache hits {self.hits}, failures {self.failures}"
+                    + (f", {rate:.1f} tokens/s)" if rate is not None else ")"),
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def fail(self) -> None:
         self.failures += 1
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._rich is not None:
             self._rich.update(self._id, completed=self.done, extra=self._extra())
             self._rich.stop()

@@ -81,7 +81,9 @@ def sample_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.r
 
 
 def _rng(req: GenRequest) -> np.random.Generator:
-    h = xxhash.xxh64_intdigest(np.asarray(req.prompt_ids, np.int64).tobytes(), seed=req.seed & 0xFFFFFFFFFFFFFFFF)
+    h = xxhash.xxh64_intdigest(
+        np.asarray(req.prompt_ids, np.int64).tobytes(), seed=req.seed & 0xFFFFFFFFFFFFFFFF
+    )
     return np.random.default_rng([req.seed & 0xFFFFFFFF, h])
 
 
@@ -128,11 +130,18 @@ class Scheduler:
             if not r.prompt_ids:
                 raise ValueError(f"request {i} has an empty prompt")
             if len(r.prompt_ids) >= max_ctx:
-                raise ValueError(f"request {i}: prompt of {len(r.prompt_ids)} tokens exceeds the context of {max_ctx}")
-        prefix = self.prefixes.for_prompts(self.model, [r.prompt_ids for r in requests]) if self.prefixes else None
+                raise ValueError(
+                    f"request {i}: prompt of {len(r.prompt_ids)} tokens exceeds the context of {max_ctx}"
+                )
+        prefix = (
+            self.prefixes.for_prompts(self.model, [r.prompt_ids for r in requests]) if self.prefixes else None
+        )
         n_pre = len(prefix.tokens) if prefix is not None else 0
-        slots = SlotCache(self.model, max(1, min(self.n_slots, len(requests))),
-                          capacity=max(len(r.prompt_ids) for r in requests) + 1)
+        slots = SlotCache(
+            self.model,
+            max(1, min(self.n_slots, len(requests))),
+            capacity=max(len(r.prompt_ids) for r in requests) + 1,
+        )
         free = list(range(slots.cache.n_slots))[::-1]
         queue = deque(range(len(requests)))
         live: dict[int, _Live] = {}
@@ -142,9 +151,16 @@ class Scheduler:
         def finish(st: _Live, now: float) -> None:
             r = requests[st.index]
             text = st.text if st.text is not None else self.tok.decode(st.ids)
-            results[st.index] = GenResult(token_ids=st.ids, text=text, tokens_in=len(r.prompt_ids),
-                                          tokens_out=len(st.ids), ttft_s=st.ttft, wall_s=now - st.admitted,
-                                          finish_reason=st.finish, cpu_s=st.cpu)
+            results[st.index] = GenResult(
+                token_ids=st.ids,
+                text=text,
+                tokens_in=len(r.prompt_ids),
+                tokens_out=len(st.ids),
+                ttft_s=st.ttft,
+                wall_s=now - st.admitted,
+                finish_reason=st.finish,
+                cpu_s=st.cpu,
+            )
             slots.release(st.slot)
             free.append(st.slot)
             del live[st.slot]
@@ -155,29 +171,45 @@ class Scheduler:
                 i = queue.popleft()
                 r = requests[i]
                 slot = free.pop()
-                st = _Live(index=i, slot=slot, budget=max(0, min(r.max_tokens, max_ctx - len(r.prompt_ids))),
-                           rng=_rng(r), matcher=r.matcher() if r.matcher else None, admitted=now)
+                st = _Live(
+                    index=i,
+                    slot=slot,
+                    budget=max(0, min(r.max_tokens, max_ctx - len(r.prompt_ids))),
+                    rng=_rng(r),
+                    matcher=r.matcher() if r.matcher else None,
+                    admitted=now,
+                )
                 live[slot] = st
                 if st.budget == 0:
                     finish(st, now)
                     continue
-                use = prefix is not None and len(r.prompt_ids) > n_pre and tuple(r.prompt_ids[:n_pre]) == prefix.tokens
+                use = (
+                    prefix is not None
+                    and len(r.prompt_ids) > n_pre
+                    and tuple(r.prompt_ids[:n_pre]) == prefix.tokens
+                )
                 st.position = slots.load(slot, prefix if use else None)
-                st.pending = list(r.prompt_ids[st.position:])
+                st.pending = list(r.prompt_ids[st.position :])
             if not live:
                 continue
             order = sorted(live)
             tokens = np.concatenate([np.asarray(live[s].pending, np.int64) for s in order])
             counts = np.array([len(live[s].pending) for s in order])
-            positions = np.concatenate([np.arange(live[s].position, live[s].position + c)
-                                        for s, c in zip(order, counts, strict=True)])
+            positions = np.concatenate(
+                [
+                    np.arange(live[s].position, live[s].position + c)
+                    for s, c in zip(order, counts, strict=True)
+                ]
+            )
             slot_ids = np.repeat(np.asarray(order, np.int64), counts)
             last = np.cumsum(counts) - 1
             slots.fit(int(positions.max()) + 1)
             self.peak_cache_bytes = max(self.peak_cache_bytes, slots.cache.nbytes())
             if len(tokens) == 1:  # numpy sends 1-row matmuls to gemv, whose sums differ from gemm's rows:
                 tokens, positions, slot_ids = (np.repeat(a, 2) for a in (tokens, positions, slot_ids))
-            cpu0 = time.process_time()  # ...the same token twice keeps a lone sequence on the batched numerics
+            cpu0 = (
+                time.process_time()
+            )  # ...the same token twice keeps a lone sequence on the batched numerics
             logits = self.model.forward(tokens, positions, slots.cache, slot_ids, logit_rows=last)
             cpu = time.process_time() - cpu0
             self.steps += 1
@@ -218,9 +250,15 @@ class Scheduler:
         return len(st.ids) >= st.budget
 
 
-def generate(model: Model, tok: Tokenizer, requests: Sequence[GenRequest], eos_ids: Sequence[int] = (),
-             threads: int | None = None, slots: int | None = None,
-             prefixes: PrefixCache | None = None) -> list[GenResult]:
+def generate(
+    model: Model,
+    tok: Tokenizer,
+    requests: Sequence[GenRequest],
+    eos_ids: Sequence[int] = (),
+    threads: int | None = None,
+    slots: int | None = None,
+    prefixes: PrefixCache | None = None,
+) -> list[GenResult]:
     """Every request through continuous batching; results in request order.
 
     slots: sequences decoded together (default: sized to this machine's cores and memory);

@@ -135,7 +135,9 @@ class PrefixCache:
         best: Prefix | None = None
         for key, pre in self._entries.items():
             n = len(key)
-            if all(len(p) > n and tuple(p[:n]) == key for p in prompts) and (best is None or n > len(best.tokens)):
+            if all(len(p) > n and tuple(p[:n]) == key for p in prompts) and (
+                best is None or n > len(best.tokens)
+            ):
                 best = pre
         if best is not None:
             self._entries.move_to_end(best.tokens)
@@ -143,10 +145,17 @@ class PrefixCache:
 
     def _compute(self, model: Model, tokens: tuple[int, ...]) -> Prefix:
         cache = model.new_cache(1, _round_up(len(tokens), PAGE))
-        model.forward(np.asarray(tokens, np.int64), np.arange(len(tokens)), cache, np.zeros(len(tokens), np.int64),
-                      logit_rows=[len(tokens) - 1])
+        model.forward(
+            np.asarray(tokens, np.int64),
+            np.arange(len(tokens)),
+            cache,
+            np.zeros(len(tokens), np.int64),
+            logit_rows=[len(tokens) - 1],
+        )
         n = len(tokens)
-        pre = Prefix(tokens, tuple(a[0, :, :n].copy() for a in cache.k), tuple(a[0, :, :n].copy() for a in cache.v))
+        pre = Prefix(
+            tokens, tuple(a[0, :, :n].copy() for a in cache.k), tuple(a[0, :, :n].copy() for a in cache.v)
+        )
         self._entries[tokens] = pre
         self.computed += 1
         while len(self._entries) > self.max_entries:
@@ -160,8 +169,9 @@ SLOTS_PER_THREAD = 16
 MEMORY_SHARE = 0.25  # of the available memory, at most this goes to the KV cache
 
 
-def machine_slots(model: Model, positions_per_slot: int, threads: int | None = None,
-                  memory_bytes: int | None = None) -> int:
+def machine_slots(
+    model: Model, positions_per_slot: int, threads: int | None = None, memory_bytes: int | None = None
+) -> int:
     """Decode slots for this machine: enough rows to keep BLAS efficient on its cores, no more
     than a quarter of the free memory holds at full length, and at least one."""
     per_slot = kv_bytes_per_position(model) * max(1, positions_per_slot)

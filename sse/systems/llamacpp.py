@@ -25,8 +25,10 @@ from sse.systems.base import AdapterBase, register_kind
 from sse.task.prompting import check_prompt_style, render_completion, resolve_style, stop_matcher
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
-MISSING = "llama-cpp-python is not installed (pip install 'single-shot-eval[llamacpp]', built with " \
-          "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\")"
+MISSING = (
+    "llama-cpp-python is not installed (pip install 'single-shot-eval[llamacpp]', built with "
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF")'
+)
 
 
 @register_kind("llamacpp")
@@ -42,12 +44,20 @@ class LlamaCppAdapter(AdapterBase):
             raw_threads = spec.options.get("threads")
             self.threads: int | None = None if raw_threads is None else max(1, int(raw_threads))
         except (TypeError, ValueError) as e:
-            raise SystemError_(f"bad option ({e})", file=spec.registry_file or None, field=where,
-                               fix="n_ctx/threads are integers") from e
+            raise SystemError_(
+                f"bad option ({e})",
+                file=spec.registry_file or None,
+                field=where,
+                fix="n_ctx/threads are integers",
+            ) from e
         self.requested_style = str(getattr(task, "prompt_style", "auto") or "auto")
         if "prompt_style" in spec.options:
-            self.requested_style = check_prompt_style(spec.options["prompt_style"], file=spec.registry_file or None,
-                                                      field=f"{where}.prompt_style", allow_auto=False)
+            self.requested_style = check_prompt_style(
+                spec.options["prompt_style"],
+                file=spec.registry_file or None,
+                field=f"{where}.prompt_style",
+                allow_auto=False,
+            )
         self._gguf: Path | None = None
         self._sha: str | None = None
         self._llm: Any = None
@@ -62,8 +72,12 @@ class LlamaCppAdapter(AdapterBase):
                 if not p.is_absolute() and self.spec.registry_file:
                     p = Path(self.spec.registry_file).parent / p
                 if not p.is_file():
-                    raise SystemError_(f"GGUF not found: {p}", file=self.spec.registry_file or None,
-                                       field=f"systems.{self.spec.name}.options.gguf", fix="fix the path")
+                    raise SystemError_(
+                        f"GGUF not found: {p}",
+                        file=self.spec.registry_file or None,
+                        field=f"systems.{self.spec.name}.options.gguf",
+                        fix="fix the path",
+                    )
                 self._gguf = p
             else:
                 from sse.artifacts.fetch import fetch_model
@@ -71,11 +85,22 @@ class LlamaCppAdapter(AdapterBase):
                 res = fetch_model(self.spec)
                 ggufs = [f for f in res.files if f.suffix == ".gguf"]
                 if not ggufs:
-                    raise SystemError_("the source has no .gguf file", file=self.spec.registry_file or None,
-                                       field=f"systems.{self.spec.name}.source", fix="point source at a GGUF")
+                    raise SystemError_(
+                        "the source has no .gguf file",
+                        file=self.spec.registry_file or None,
+                        field=f"systems.{self.spec.name}.source",
+                        fix="point source at a GGUF",
+                    )
                 self._gguf = ggufs[0]
-                self._sha = str(res.manifest["files"][next(r for r, i in res.manifest["files"].items()
-                                                           if Path(i["path"]).name == ggufs[0].name)]["sha256"])
+                self._sha = str(
+                    res.manifest["files"][
+                        next(
+                            r
+                            for r, i in res.manifest["files"].items()
+                            if Path(i["path"]).name == ggufs[0].name
+                        )
+                    ]["sha256"]
+                )
         return self._gguf
 
     def fingerprint(self) -> str:
@@ -83,8 +108,9 @@ class LlamaCppAdapter(AdapterBase):
             from sse.artifacts.sources import sha256_file
 
             self._sha = sha256_file(self.gguf())
-        return f"llamacpp:{self._sha}:llama-cpp-python-{llama_cpp_version()}" + \
-            (f":{self.requested_style}" if "prompt_style" in self.spec.options else "")
+        return f"llamacpp:{self._sha}:llama-cpp-python-{llama_cpp_version()}" + (
+            f":{self.requested_style}" if "prompt_style" in self.spec.options else ""
+        )
 
     def is_stochastic(self, decoding: Decoding) -> bool:
         return decoding.temperature > 0
@@ -110,11 +136,19 @@ class LlamaCppAdapter(AdapterBase):
 
             try:
                 with quiet_stderr():
-                    self._llm = Llama(model_path=str(self.gguf()), n_ctx=self.n_ctx, n_threads=self.threads,
-                                      verbose=False, seed=0)
+                    self._llm = Llama(
+                        model_path=str(self.gguf()),
+                        n_ctx=self.n_ctx,
+                        n_threads=self.threads,
+                        verbose=False,
+                        seed=0,
+                    )
             except Exception as e:  # noqa: BLE001 - llama.cpp refuses the file: one line for every prompt
-                raise SystemError_(f"llama.cpp cannot load {self.gguf().name} ({e})", file=str(self.gguf()),
-                                   fix="use a GGUF this llama.cpp version supports") from e
+                raise SystemError_(
+                    f"llama.cpp cannot load {self.gguf().name} ({e})",
+                    file=str(self.gguf()),
+                    fix="use a GGUF this llama.cpp version supports",
+                ) from e
             md = self._llm.metadata
             vocab = self._llm
 
@@ -122,8 +156,11 @@ class LlamaCppAdapter(AdapterBase):
                 i = md.get(key)
                 return vocab.detokenize([int(i)], special=True).decode("utf-8", "replace") if i else ""
 
-            self._chat = ChatTemplate(md.get("tokenizer.chat_template"), bos_token=tok("tokenizer.ggml.bos_token_id"),
-                                      eos_token=tok("tokenizer.ggml.eos_token_id"))
+            self._chat = ChatTemplate(
+                md.get("tokenizer.chat_template"),
+                bos_token=tok("tokenizer.ggml.bos_token_id"),
+                eos_token=tok("tokenizer.ggml.eos_token_id"),
+            )
         return self._llm
 
     @property
@@ -141,7 +178,10 @@ class LlamaCppAdapter(AdapterBase):
             return None
         from sse.task.translate import rust_signature
 
-        return {"prompt_style": "completion", "text": render_completion(example.python, rust_signature(example)).text}
+        return {
+            "prompt_style": "completion",
+            "text": render_completion(example.python, rust_signature(example)).text,
+        }
 
     def _render(self, p: Prompt) -> tuple[list[int], str, str]:
         llm = self._loaded()
@@ -149,11 +189,14 @@ class LlamaCppAdapter(AdapterBase):
         if style == "completion":
             from sse.task.translate import rust_signature
 
-            cp = render_completion(p.example.python, rust_signature(p.example) if p.example.kind == "function" else "")
+            cp = render_completion(
+                p.example.python, rust_signature(p.example) if p.example.kind == "function" else ""
+            )
             text, prefix = cp.text, cp.answer_prefix
         else:
-            msgs = ([{"role": "system", "content": p.system}] if p.system else []) + \
-                [{"role": "user", "content": p.user}]
+            msgs = ([{"role": "system", "content": p.system}] if p.system else []) + [
+                {"role": "user", "content": p.user}
+            ]
             text, prefix = self._chat.render(msgs, add_generation_prompt=True), ""
         add_bos = bool(llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true")
         ids = list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
@@ -196,8 +239,14 @@ class LlamaCppAdapter(AdapterBase):
             llm.set_seed(int(d.seed) & 0x7FFFFFFF)
             with quiet_stderr():
                 # min_p=0 and top_k: no sampler beyond what the decoding asks (greedy at temperature 0)
-                for tok in llm.generate(ids, temp=d.temperature, top_p=d.top_p, min_p=0.0,
-                                        top_k=0 if d.temperature > 0 else 1, reset=True):
+                for tok in llm.generate(
+                    ids,
+                    temp=d.temperature,
+                    top_p=d.top_p,
+                    min_p=0.0,
+                    top_k=0 if d.temperature > 0 else 1,
+                    reset=True,
+                ):
                     if not out:
                         ttft = time.perf_counter() - t0
                     if is_eog(int(tok)):
@@ -218,13 +267,28 @@ class LlamaCppAdapter(AdapterBase):
         wall = time.perf_counter() - t0
         if finish != "stop":
             text = llm.detokenize(out).decode("utf-8", "replace")
-        return Completion(system=self.spec.name, example_id=p.example.id, run=p.run, text=prefix + text,
-                          tokens_in=len(ids), tokens_out=len(out), latency_s=wall, ttft_s=ttft,
-                          cpu_s=time.process_time() - cpu0, dollars=None, cost_source="machine_time",
-                          meta={"finish_reason": finish, "tokens_per_s": round(len(out) / wall, 3) if wall else 0.0,
-                                "prompt_style": style, "llama_cpp": llama_cpp_version(), "threads": self.threads})
+        return Completion(
+            system=self.spec.name,
+            example_id=p.example.id,
+            run=p.run,
+            text=prefix + text,
+            tokens_in=len(ids),
+            tokens_out=len(out),
+            latency_s=wall,
+            ttft_s=ttft,
+            cpu_s=time.process_time() - cpu0,
+            dollars=None,
+            cost_source="machine_time",
+            meta={
+                "finish_reason": finish,
+                "tokens_per_s": round(len(out) / wall, 3) if wall else 0.0,
+                "prompt_style": style,
+                "llama_cpp": llama_cpp_version(),
+                "threads": self.threads,
+            },
+        )
 
     def _error(self, p: Prompt, msg: str) -> Completion:
-        return Completion(system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg,
-                          error_kind="crash")
-
+        return Completion(
+            system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg, error_kind="crash"
+        )

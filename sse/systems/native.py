@@ -58,19 +58,29 @@ class NativeAdapter(AdapterBase):
             self.slots: int | None = None if raw_slots is None else max(1, int(raw_slots))
             self.threads: int | None = None if raw_threads is None else max(1, int(raw_threads))
         except (TypeError, ValueError) as e:
-            raise SystemError_(f"bad option ({e})", file=spec.registry_file or None, field=where,
-                               fix="batch_size/threads are integers") from e
+            raise SystemError_(
+                f"bad option ({e})",
+                file=spec.registry_file or None,
+                field=where,
+                fix="batch_size/threads are integers",
+            ) from e
         self.requested_style: str = str(getattr(task, "prompt_style", "auto") or "auto")
         self.style_option: str | None = None
         if "prompt_style" in spec.options:
-            self.style_option = check_prompt_style(spec.options["prompt_style"], file=spec.registry_file or None,
-                                                   field=f"{where}.prompt_style", allow_auto=False)
+            self.style_option = check_prompt_style(
+                spec.options["prompt_style"],
+                file=spec.registry_file or None,
+                field=f"{where}.prompt_style",
+                allow_auto=False,
+            )
             self.requested_style = self.style_option
         gt = getattr(getattr(task, "ground_truth", None), "type", "compiler")
-        check_completion_allowed(self.requested_style, gt,
-                                 file=(spec.registry_file if self.style_option else getattr(task, "path", None))
-                                 or None,
-                                 field=f"{where}.prompt_style" if self.style_option else "prompts.style")
+        check_completion_allowed(
+            self.requested_style,
+            gt,
+            file=(spec.registry_file if self.style_option else getattr(task, "path", None)) or None,
+            field=f"{where}.prompt_style" if self.style_option else "prompts.style",
+        )
         self._apr: Path | None = None
         self._fp: str | None = None
         self._model: Any = None
@@ -90,7 +100,9 @@ class NativeAdapter(AdapterBase):
         if self._fp is None:
             from sse.artifacts.stages import output_key
 
-            self._fp = f"native:{output_key(self.apr())}" + (f":{self.style_option}" if self.style_option else "")
+            self._fp = f"native:{output_key(self.apr())}" + (
+                f":{self.style_option}" if self.style_option else ""
+            )
         return self._fp
 
     def is_stochastic(self, decoding: Decoding) -> bool:
@@ -118,8 +130,10 @@ class NativeAdapter(AdapterBase):
         from sse.runtime.kvcache import machine_slots
 
         nm = self._loaded()
-        longest = min(nm.config.max_position_embeddings, 1024 + int(getattr(getattr(self.task, "decoding", None),
-                                                                           "max_tokens", 512)))
+        longest = min(
+            nm.config.max_position_embeddings,
+            1024 + int(getattr(getattr(self.task, "decoding", None), "max_tokens", 512)),
+        )
         return machine_slots(nm.model, longest, threads=self.threads)
 
     @property
@@ -171,7 +185,10 @@ class NativeAdapter(AdapterBase):
             return None
         from sse.task.translate import rust_signature
 
-        return {"prompt_style": "completion", "text": render_completion(example.python, rust_signature(example)).text}
+        return {
+            "prompt_style": "completion",
+            "text": render_completion(example.python, rust_signature(example)).text,
+        }
 
     def render(self, p: Prompt) -> _Rendered:
         nm = self._loaded()
@@ -179,9 +196,13 @@ class NativeAdapter(AdapterBase):
         if style == "completion":
             from sse.task.translate import rust_signature
 
-            cp = render_completion(p.example.python, rust_signature(p.example) if p.example.kind == "function" else "")
+            cp = render_completion(
+                p.example.python, rust_signature(p.example) if p.example.kind == "function" else ""
+            )
             return _Rendered(nm.tokenizer.encode(cp.text), style, cp.answer_prefix)
-        msgs = ([{"role": "system", "content": p.system}] if p.system else []) + [{"role": "user", "content": p.user}]
+        msgs = ([{"role": "system", "content": p.system}] if p.system else []) + [
+            {"role": "user", "content": p.user}
+        ]
         return _Rendered(nm.tokenizer.encode(nm.chat.render(msgs, add_generation_prompt=True)), style)
 
     # -- generation -------------------------------------------------------------------------------
@@ -204,17 +225,36 @@ class NativeAdapter(AdapterBase):
                 out[i] = self._error(p, f"prompt rendering failed: {e}")
                 continue
             policy = getattr(d, "stop_policy", "none")
-            todo.append((i, rendered, GenRequest(
-                tuple(rendered.ids), max_tokens=d.max_tokens, temperature=d.temperature, top_p=d.top_p,
-                seed=d.seed, stop=tuple(d.stop), matcher=functools.partial(stop_matcher, policy, rendered.style))))
+            todo.append(
+                (
+                    i,
+                    rendered,
+                    GenRequest(
+                        tuple(rendered.ids),
+                        max_tokens=d.max_tokens,
+                        temperature=d.temperature,
+                        top_p=d.top_p,
+                        seed=d.seed,
+                        stop=tuple(d.stop),
+                        matcher=functools.partial(stop_matcher, policy, rendered.style),
+                    ),
+                )
+            )
         if todo:
             try:
                 if self.threads is None:  # chosen once, before this process's own load counts as busy cores
                     from sse.runtime.threads import machine_threads
 
                     self.threads = machine_threads()
-                results = generate(nm.model, nm.tokenizer, [r for *_, r in todo], nm.eos_ids, threads=self.threads,
-                                   slots=self.n_slots, prefixes=self._prefixes)
+                results = generate(
+                    nm.model,
+                    nm.tokenizer,
+                    [r for *_, r in todo],
+                    nm.eos_ids,
+                    threads=self.threads,
+                    slots=self.n_slots,
+                    prefixes=self._prefixes,
+                )
             except Exception as e:  # noqa: BLE001 - e.g. a prompt longer than the context
                 results = None
                 for i, *_ in todo:
@@ -226,16 +266,30 @@ class NativeAdapter(AdapterBase):
                 for (i, rendered, _), r in zip(todo, results, strict=True):
                     p = prompts[i]
                     out[i] = Completion(
-                        system=self.spec.name, example_id=p.example.id, run=p.run,
-                        text=rendered.answer_prefix + r.text, tokens_in=r.tokens_in, tokens_out=r.tokens_out,
-                        latency_s=r.wall_s, ttft_s=r.ttft_s, cpu_s=r.cpu_s, dollars=None,
+                        system=self.spec.name,
+                        example_id=p.example.id,
+                        run=p.run,
+                        text=rendered.answer_prefix + r.text,
+                        tokens_in=r.tokens_in,
+                        tokens_out=r.tokens_out,
+                        latency_s=r.wall_s,
+                        ttft_s=r.ttft_s,
+                        cpu_s=r.cpu_s,
+                        dollars=None,
                         cost_source="machine_time",
-                        meta={"finish_reason": r.finish_reason, "tokens_per_s": round(r.tokens_per_s, 3),
-                              "prompt_style": rendered.style, "stop_policy": getattr(p.decoding, "stop_policy", "none"),
-                              "slots": self.n_slots, "threads": self.threads, "quantization": nm.metadata.get("quantization")})
+                        meta={
+                            "finish_reason": r.finish_reason,
+                            "tokens_per_s": round(r.tokens_per_s, 3),
+                            "prompt_style": rendered.style,
+                            "stop_policy": getattr(p.decoding, "stop_policy", "none"),
+                            "slots": self.n_slots,
+                            "threads": self.threads,
+                            "quantization": nm.metadata.get("quantization"),
+                        },
+                    )
         return [c if c is not None else self._error(prompts[i], "not generated") for i, c in enumerate(out)]
 
     def _error(self, p: Prompt, msg: str) -> Completion:
-        return Completion(system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg,
-                          error_kind="crash")
-
+        return Completion(
+            system=self.spec.name, example_id=p.example.id, run=p.run, text="", error=msg, error_kind="crash"
+        )

@@ -22,8 +22,14 @@ from sse.runtime.kvcache import (
 )
 from sse.runtime.loader import NativeModel, load_native
 
-TEXTS = ["def add(a: int, b: int) -> int:", "fn main() {", "The quick brown fox jumps over the lazy dog. 0123",
-         "for i in range(10):\n    print(i)", "x = [1, 2, 3]", "return None"]
+TEXTS = [
+    "def add(a: int, b: int) -> int:",
+    "fn main() {",
+    "The quick brown fox jumps over the lazy dog. 0123",
+    "for i in range(10):\n    print(i)",
+    "x = [1, 2, 3]",
+    "return None",
+]
 HEAD = "You translate Python to Rust. Answer with one code block and nothing else, please.\n"
 
 
@@ -86,16 +92,21 @@ def test_seeded_sampling_ignores_batch_neighbours_and_admission(tiny_native: Nat
     req = GenRequest(base, max_tokens=15, temperature=1.0, top_p=0.95, seed=1)
 
     def run(r: GenRequest, mates: int, slots: int) -> list[int]:
-        others = [GenRequest(_chat(nm, TEXTS[k % len(TEXTS)]), max_tokens=3 + k, temperature=0.8, seed=k)
-                  for k in range(mates)]
-        res = generate(nm.model, nm.tokenizer, [*others, r], eos_ids=[-1], slots=slots, prefixes=PrefixCache())
+        others = [
+            GenRequest(_chat(nm, TEXTS[k % len(TEXTS)]), max_tokens=3 + k, temperature=0.8, seed=k)
+            for k in range(mates)
+        ]
+        res = generate(
+            nm.model, nm.tokenizer, [*others, r], eos_ids=[-1], slots=slots, prefixes=PrefixCache()
+        )
         return res[-1].token_ids
 
     alone = run(req, 0, 1)
     assert alone == run(req, 4, 2) == run(req, 5, 3)  # queued behind others, different mates each time
     assert alone != run(GenRequest(base, max_tokens=15, temperature=1.0, top_p=0.95, seed=2), 4, 2)
-    tiny_p = generate(nm.model, nm.tokenizer, [GenRequest(base, max_tokens=8, temperature=1.0, top_p=1e-9)],
-                      eos_ids=[-1])[0]
+    tiny_p = generate(
+        nm.model, nm.tokenizer, [GenRequest(base, max_tokens=8, temperature=1.0, top_p=1e-9)], eos_ids=[-1]
+    )[0]
     assert tiny_p.token_ids == _alone(nm, GenRequest(base, max_tokens=8))
 
 
@@ -108,9 +119,11 @@ def test_eos_stop_strings_max_tokens_and_answer_stop(tiny_native: NativeModel) -
     r = generate(nm.model, nm.tokenizer, [req], eos_ids=[eos_tok])[0]
     assert r.finish_reason == "eos" and r.token_ids == ref.token_ids[:first]
     text = nm.tokenizer.decode(ref.token_ids)
-    stop = text[len(text) // 2: len(text) // 2 + 2]
+    stop = text[len(text) // 2 : len(text) // 2 + 2]
     assert stop.strip()
-    r2 = generate(nm.model, nm.tokenizer, [GenRequest(req.prompt_ids, max_tokens=10, stop=(stop,))], eos_ids=[-1])[0]
+    r2 = generate(
+        nm.model, nm.tokenizer, [GenRequest(req.prompt_ids, max_tokens=10, stop=(stop,))], eos_ids=[-1]
+    )[0]
     assert r2.finish_reason == "stop_string" and stop not in r2.text and text.startswith(r2.text)
     r3 = generate(nm.model, nm.tokenizer, [GenRequest(req.prompt_ids, max_tokens=0)], eos_ids=[-1])[0]
     assert r3.tokens_out == 0 and r3.text == "" and r3.finish_reason == "max_tokens"
@@ -121,8 +134,9 @@ def test_eos_stop_strings_max_tokens_and_answer_stop(tiny_native: NativeModel) -
         def feed(self, t: str) -> int | None:
             return 5 if len(t) >= 5 else None
 
-    r4 = generate(nm.model, nm.tokenizer, [GenRequest(req.prompt_ids, max_tokens=10, matcher=AtLength)],
-                  eos_ids=[-1])[0]
+    r4 = generate(
+        nm.model, nm.tokenizer, [GenRequest(req.prompt_ids, max_tokens=10, matcher=AtLength)], eos_ids=[-1]
+    )[0]
     k = next(i for i in range(1, 11) if len(nm.tokenizer.decode(ref.token_ids[:i])) >= 5)
     assert r4.finish_reason == "stop_on_block" and r4.token_ids == ref.token_ids[:k] and r4.text == text[:5]
 
@@ -130,7 +144,9 @@ def test_eos_stop_strings_max_tokens_and_answer_stop(tiny_native: NativeModel) -
 @pytest.fixture(scope="module")
 def long_native(tmp_path_factory: pytest.TempPathFactory) -> NativeModel:
     """A tiny model with a context long enough to outgrow several capacity steps."""
-    folder = make_tiny_llama(tmp_path_factory.mktemp("long") / "model", seed=3, max_position_embeddings=4 * GROW)
+    folder = make_tiny_llama(
+        tmp_path_factory.mktemp("long") / "model", seed=3, max_position_embeddings=4 * GROW
+    )
     apr = folder.parent / "long.f32.apr"
     convert([folder], apr, "f32")
     return load_native(Path(apr))

@@ -24,17 +24,27 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory, tiny_folder: Path) -> Pa
 
 
 def _spec(gguf: Path, **opts: object) -> SystemSpec:
-    return SystemSpec(name="tiny-llamacpp", kind="llamacpp",
-                      options={"gguf": str(gguf), "n_ctx": 256, "threads": 1, "prompt_style": "chat", **opts})
+    return SystemSpec(
+        name="tiny-llamacpp",
+        kind="llamacpp",
+        options={"gguf": str(gguf), "n_ctx": 256, "threads": 1, "prompt_style": "chat", **opts},
+    )
 
 
 def _prompt(max_tokens: int = 8) -> Prompt:
     ex = Example(id="add", python="def add(a: int, b: int) -> int:\n    return a + b\n", entry_point="add")
-    return Prompt(system="", user="Translate to Rust: def add", example=ex, run=0,
-                  decoding=Decoding(temperature=0.0, max_tokens=max_tokens))
+    return Prompt(
+        system="",
+        user="Translate to Rust: def add",
+        example=ex,
+        run=0,
+        decoding=Decoding(temperature=0.0, max_tokens=max_tokens),
+    )
 
 
-def test_kind_is_registered_and_absent_module_is_one_line(tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kind_is_registered_and_absent_module_is_one_line(
+    tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert "llamacpp" in known_kinds()
     import sse.systems.llamacpp as mod
 
@@ -76,7 +86,9 @@ def test_threads_default_to_the_machine(tiny_gguf: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("SSE_NATIVE_THREADS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
     monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 0.0, 0.0))
-    free = build_adapter(SystemSpec(name="t", kind="llamacpp", options={"gguf": str(tiny_gguf), "n_ctx": 256}), None)
+    free = build_adapter(
+        SystemSpec(name="t", kind="llamacpp", options={"gguf": str(tiny_gguf), "n_ctx": 256}), None
+    )
     (c,) = free.generate([_prompt(2)])
     assert c.error is None and c.meta["threads"] == 2
     (c,) = build_adapter(_spec(tiny_gguf), None).generate([_prompt(2)])

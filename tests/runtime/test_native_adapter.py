@@ -16,8 +16,13 @@ from sse.task.spec import Decoding, Prompt, SystemSpec
 
 def _prompt(i: int, dec: Decoding) -> Prompt:
     ex = Example(id=f"ex{i}", python="def f(): pass", entry_point="f")
-    return Prompt(system="You translate Python to Rust.", user=f"Translate example {i}: def f{i}(x): return x * {i}",
-                  example=ex, run=0, decoding=dec)
+    return Prompt(
+        system="You translate Python to Rust.",
+        user=f"Translate example {i}: def f{i}(x): return x * {i}",
+        example=ex,
+        run=0,
+        decoding=dec,
+    )
 
 
 def test_native_adapter_generates_in_batches(tiny_apr: Path) -> None:
@@ -57,8 +62,10 @@ def test_completion_style_prompt_answer_and_key(tiny_apr: Path) -> None:
     ex = Example(id="add", python="def add(a: int, b: int) -> int:\n    return a + b\n", entry_point="add")
     dec = Decoding(temperature=0.0, max_tokens=5, stop_policy="code_block")
     chat = build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr)}), None)
-    comp = build_adapter(SystemSpec(name="t", kind="native",
-                                    options={"apr": str(tiny_apr), "prompt_style": "completion"}), None)
+    comp = build_adapter(
+        SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr), "prompt_style": "completion"}),
+        None,
+    )
     assert chat.prompt_style == "chat" and comp.prompt_style == "completion"
     assert chat.extra_key(ex) is None and "pub fn add(a: i64, b: i64) -> i64 {" in comp.extra_key(ex)["text"]
     assert comp.fingerprint() != chat.fingerprint()
@@ -73,9 +80,18 @@ def test_bad_prompt_style_option_is_one_line(tiny_apr: Path) -> None:
 
     from sse.core.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"models.yaml: systems.t.options.prompt_style: unknown prompt style"):
-        build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr), "prompt_style": "fim"},
-                                 registry_file="models.yaml"), None)
+    with pytest.raises(
+        ConfigError, match=r"models.yaml: systems.t.options.prompt_style: unknown prompt style"
+    ):
+        build_adapter(
+            SystemSpec(
+                name="t",
+                kind="native",
+                options={"apr": str(tiny_apr), "prompt_style": "fim"},
+                registry_file="models.yaml",
+            ),
+            None,
+        )
 
 
 def _rewritten(src: Path, out: Path, meta: dict[str, object] | None = None, bump: str | None = None) -> Path:
@@ -93,11 +109,16 @@ def test_fingerprint_is_what_determines_answers_not_the_file(tiny_apr: Path, tmp
     tokenizer settings change it."""
     md = AprFile(tiny_apr).metadata
     gate = dict(md["gate"], tokenizer_check={"texts": 3, "reference": "round-trip only"})
-    again = _rewritten(tiny_apr, tmp_path / "again.apr",
-                       {"gate": gate, "provenance": {**md["provenance"], "fetched_at": "elsewhere"}})
+    again = _rewritten(
+        tiny_apr,
+        tmp_path / "again.apr",
+        {"gate": gate, "provenance": {**md["provenance"], "fetched_at": "elsewhere"}},
+    )
 
     def fp(apr: Path) -> str:
-        return build_adapter(SystemSpec(name="t", kind="native", options={"apr": str(apr)}), None).fingerprint()
+        return build_adapter(
+            SystemSpec(name="t", kind="native", options={"apr": str(apr)}), None
+        ).fingerprint()
 
     assert file_key(again) != file_key(tiny_apr)
     assert fp(again) == fp(tiny_apr)
@@ -141,7 +162,9 @@ def test_native_adapter_sizes_itself_for_the_machine(tiny_apr: Path, monkeypatch
     (c,) = tight.generate([_prompt(0, dec)])
     assert c.meta["threads"] == 1 and c.meta["slots"] == 1
 
-    pinned = build_adapter(SystemSpec(name="t", kind="native",
-                                      options={"apr": str(tiny_apr), "batch_size": 5, "threads": 2}), None)
+    pinned = build_adapter(
+        SystemSpec(name="t", kind="native", options={"apr": str(tiny_apr), "batch_size": 5, "threads": 2}),
+        None,
+    )
     (c,) = pinned.generate([_prompt(0, dec)])
     assert pinned.n_slots == 5 and c.meta["threads"] == 2 and c.meta["slots"] == 5
