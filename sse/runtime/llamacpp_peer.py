@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -47,8 +48,9 @@ def open_llama(path: str, **kw: Any) -> Any:
         return None
 
 
-def teacher_forced_agreement(llm: Any, model: Any, tokenizer: Any, texts: list[str], *, add_bos: bool = False
-                             ) -> dict[str, Any]:
+def teacher_forced_agreement(
+    llm: Any, model: Any, tokenizer: Any, texts: list[str], *, add_bos: bool = False
+) -> dict[str, Any]:
     """Next-token argmax agreement between llama.cpp (`llm`, opened with logits_all=True) and the
     numpy engine on the same token ids, plus the max |logit| difference and every text the two
     tokenizers encode differently (what the parity tests and benchmarks report)."""
@@ -68,5 +70,40 @@ def teacher_forced_agreement(llm: Any, model: Any, tokenizer: Any, texts: list[s
         agree += int((ref.argmax(-1) == got.argmax(-1)).sum())
         total += len(ids)
         worst = max(worst, float(np.abs(ref - got).max()))
-    return {"agree": agree, "total": total, "top1": agree / total if total else float("nan"),
-            "max_abs_diff": worst, "tokenizer_mismatches": mismatched}
+    return {
+        "agree": agree,
+        "total": total,
+        "top1": agree / total if total else float("nan"),
+        "max_abs_diff": worst,
+        "tokenizer_mismatches": mismatched,
+    }
+
+
+def dequantized_gguf(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """The same GGUF with every tensor dequantised to F32 (metadata copied as is).
+
+    Why: llama.cpp multiplies quantised weights by 8-bit-quantised activations, so on a K-quant
+    file it disagrees with any exact computation at near-ties. On this file it computes in f32
+    on exactly the weights the engine reads, which separates the engine's own differences from
+    llama.cpp's activation quantisation (see tests/runtime/test_real_gemma3.py).
+    """
+    import gguf
+    import numpy as np
+    from gguf.quants import dequantize
+
+    reader = gguf.GGUFReader(str(src))
+    writer = gguf.GGUFWriter(str(dst), str(reader.get_field(gguf.Keys.General.ARCHITECTURE).contents()))
+    for f in reader.fields.values():
+        if f.name == gguf.Keys.General.ARCHITECTURE or f.name.startswith("GGUF."):
+            continue  # written by the writer itself
+        kind = f.types[0]
+        writer.add_key_value(
+            f.name, f.contents(), kind, sub_type=f.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+        )
+    for t in reader.tensors:
+        writer.add_tensor(t.name, np.ascontiguousarray(dequantize(t.data, t.tensor_type), np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return Path(dst)

@@ -25,14 +25,19 @@ REGISTRY = Path(__file__).resolve().parents[2] / "tasks" / "models.yaml"
 
 
 @pytest.fixture(scope="module")
-def gemma(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def gemma_source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("gemma3")
     spec = load_registry(REGISTRY)["gemma3-270m"]
     fetched = fetch_model(spec, cache_dir=tmp / "models")
     gguf = next(p for p in fetched.files if p.suffix == ".gguf")
-    apr = tmp / "gemma3.q8_0.apr"
-    report = convert_stage(spec, fetched.files, apr)
-    return {"spec": spec, "fetched": fetched, "gguf": gguf, "apr": apr, "report": report}
+    return {"spec": spec, "fetched": fetched, "gguf": gguf, "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def gemma(gemma_source: dict[str, Any]) -> dict[str, Any]:
+    apr = gemma_source["tmp"] / "gemma3.q8_0.apr"
+    report = convert_stage(gemma_source["spec"], gemma_source["fetched"].files, apr)
+    return {**gemma_source, "apr": apr, "report": report}
 
 
 @pytest.mark.slow
@@ -60,11 +65,45 @@ def test_gemma3_agrees_with_llama_cpp(gemma: dict[str, Any]) -> None:
     llm = open_llama(str(gemma["gguf"]), n_ctx=1024, n_threads=2, logits_all=True, type_k=0, type_v=0)
     assert llm is not None
     assert gemma["report"]["tokenizer_check"]["reference"] == "source"
-    r = teacher_forced_agreement(llm, nm.model, nm.tokenizer, [*VALIDATION_PROMPTS, *TOKENIZER_TEXTS], add_bos=True)
+    r = teacher_forced_agreement(
+        llm, nm.model, nm.tokenizer, [*VALIDATION_PROMPTS, *TOKENIZER_TEXTS], add_bos=True
+    )
     assert r["tokenizer_mismatches"] == []
-    print(f"gemma3-270m q8_0 vs llama.cpp Q4_K_M: teacher-forced top-1 agreement {r['agree']}/{r['total']} "
-          f"= {r['top1']:.4f}")
-    # Measured 0.9585 (554/578): below the issue's 0.97. The misses sit at llama.cpp top-2 gaps of
-    # 0.01-0.6 logits (its 8-bit activations on K-quants); on the same weights the engine equals
-    # transformers (max |diff| 2.8e-4, top-1 100%). This floor guards against regressions only.
+    print(
+        f"gemma3-270m q8_0 vs llama.cpp Q4_K_M: teacher-forced top-1 agreement {r['agree']}/{r['total']} "
+        f"= {r['top1']:.4f}"
+    )
+    # Measured 0.9585 (554/578): below the issue's 0.97, and not the engine's doing. llama.cpp on
+    # this Q4_K_M file agrees with llama.cpp on the same weights dequantised to an F32 GGUF at exactly
+    # the same 554/578 (its Q4_K x 8-bit-activation dot products move Gemma's near-tied logits by up
+    # to 6.9), while the engine at f32 equals llama.cpp-on-F32 at 578/578 (the test below). This floor
+    # guards against regressions only.
     assert r["top1"] >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_gemma3_equals_llama_cpp_on_the_same_f32_weights(gemma_source: dict[str, Any]) -> None:
+    """The engine at f32 on the GGUF's exactly dequantised Q4_K_M weights vs llama.cpp on the same
+    weights written as an F32 GGUF: what is left is the engine's own difference from llama.cpp (the
+    Q4_K_M comparison above also carries llama.cpp's 8-bit activations and our q8_0 requantisation)."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (optional llamacpp extra)")
+    from sse.artifacts.sources import load_gguf
+    from sse.runtime.engine import Model
+    from sse.runtime.llamacpp_peer import dequantized_gguf
+    from sse.runtime.tokenizer import Tokenizer
+
+    src = load_gguf(gemma_source["gguf"])
+    tok = Tokenizer(src.tokenizer_json, add_bos=True, bos_token_id=src.tokenizer_meta.get("bos_token_id"))
+    f32 = dequantized_gguf(gemma_source["gguf"], gemma_source["tmp"] / "gemma3.f32.gguf")
+    llm = open_llama(str(f32), n_ctx=1024, n_threads=2, logits_all=True, type_k=0, type_v=0)
+    assert llm is not None
+    r = teacher_forced_agreement(
+        llm, Model(src.config, src.weights), tok, [*VALIDATION_PROMPTS, *TOKENIZER_TEXTS], add_bos=True
+    )
+    assert r["tokenizer_mismatches"] == []
+    print(
+        f"gemma3-270m f32 vs llama.cpp on the same f32 weights: top-1 {r['agree']}/{r['total']} = {r['top1']:.4f}, "
+        f"max |logit diff| {r['max_abs_diff']:.3g}"
+    )
+    assert r["top1"] >= 0.99
