@@ -69,8 +69,14 @@ class AdapterBase:
     known_options: ClassVar[frozenset[str] | None] = None
 
     def traits(self) -> Traits:
-        return Traits(batch_size=int(self.batch_size), local=bool(self.local), oracle=bool(self.oracle),
-                      pricing_basis=self.pricing_basis, price_model=self.price_model, prompt_style=self.prompt_style)
+        return Traits(
+            batch_size=int(self.batch_size),
+            local=bool(self.local),
+            oracle=bool(self.oracle),
+            pricing_basis=self.pricing_basis,
+            price_model=self.price_model,
+            prompt_style=self.prompt_style,
+        )
 
     def extra_key(self, example: Example) -> Any:
         """What, beyond the rendered prompt, the output depends on (None: nothing)."""
@@ -85,9 +91,12 @@ class AdapterBase:
         if unknown:
             from sse.core.errors import ConfigError
 
-            raise ConfigError(f"unknown option {unknown[0]!r} for a {spec.kind} system",
-                              file=spec.registry_file or None, field=f"systems.{spec.name}.options.{unknown[0]}",
-                              fix=f"use one of {', '.join(sorted(cls.known_options)) or '(none)'}")
+            raise ConfigError(
+                f"unknown option {unknown[0]!r} for a {spec.kind} system",
+                file=spec.registry_file or None,
+                field=f"systems.{spec.name}.options.{unknown[0]}",
+                fix=f"use one of {', '.join(sorted(cls.known_options)) or '(none)'}",
+            )
 
     # graph-time knowledge, asked before any adapter is built
     @classmethod
@@ -104,6 +113,24 @@ class AdapterBase:
     def stage_tasks(cls, spec: SystemSpec) -> Iterator[dict[str, Any]]:
         """Graph tasks (plain dicts) that make those files (fetch, convert, validate)."""
         return iter(())
+
+
+def count_option(spec: SystemSpec, name: str) -> int | None:
+    """An optional positive integer option (threads, batch sizes): None when absent; one line when not an integer."""
+    raw = spec.options.get(name)
+    if raw is None:
+        return None
+    try:
+        return max(1, int(raw))
+    except (TypeError, ValueError) as e:
+        from sse.core.errors import SystemError_
+
+        raise SystemError_(
+            f"bad option ({e})",
+            file=spec.registry_file or None,
+            field=f"systems.{spec.name}.options.{name}",
+            fix=f"{name} is an integer",
+        ) from e
 
 
 def traits(adapter: Adapter) -> Traits:
@@ -171,7 +198,9 @@ def adapter_for(spec: SystemSpec, task: Any) -> Adapter:
 
     from sse.core.store import content_key
 
-    key = content_key(dataclasses.asdict(spec), dataclasses.asdict(task) if dataclasses.is_dataclass(task) else task)
+    key = content_key(
+        dataclasses.asdict(spec), dataclasses.asdict(task) if dataclasses.is_dataclass(task) else task
+    )
     with _ADAPTER_LOCK:
         if key not in _ADAPTERS:
             _ADAPTERS[key] = build_adapter(spec, task)

@@ -21,7 +21,7 @@ from typing import Any
 from sse.core.errors import SseError, SystemError_
 from sse.core.records import Completion
 from sse.runtime.llamacpp_peer import llama_cpp_version, quiet_stderr
-from sse.systems.base import AdapterBase, register_kind
+from sse.systems.base import AdapterBase, count_option, register_kind
 from sse.task.prompting import check_prompt_style, render_completion, resolve_style, stop_matcher
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
@@ -41,15 +41,14 @@ class LlamaCppAdapter(AdapterBase):
         where = f"systems.{spec.name}.options"
         try:
             self.n_ctx = int(spec.options.get("n_ctx", 4096))
-            raw_threads = spec.options.get("threads")
-            self.threads: int | None = None if raw_threads is None else max(1, int(raw_threads))
         except (TypeError, ValueError) as e:
             raise SystemError_(
                 f"bad option ({e})",
                 file=spec.registry_file or None,
                 field=where,
-                fix="n_ctx/threads are integers",
+                fix="n_ctx is an integer",
             ) from e
+        self.threads: int | None = count_option(spec, "threads")
         self.requested_style = str(getattr(task, "prompt_style", "auto") or "auto")
         if "prompt_style" in spec.options:
             self.requested_style = check_prompt_style(

@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sse.core.errors import SseError, SystemError_
+from sse.core.errors import SseError
 from sse.core.records import Completion
 from sse.core.store import content_key
-from sse.systems.base import AdapterBase, register_kind
+from sse.systems.base import AdapterBase, count_option, register_kind
 from sse.task.prompting import (
     check_completion_allowed,
     check_prompt_style,
@@ -53,17 +53,8 @@ class NativeAdapter(AdapterBase):
         self.spec = spec
         self.task = task
         where = f"systems.{spec.name}.options"
-        try:
-            raw_slots, raw_threads = spec.options.get("batch_size"), spec.options.get("threads")
-            self.slots: int | None = None if raw_slots is None else max(1, int(raw_slots))
-            self.threads: int | None = None if raw_threads is None else max(1, int(raw_threads))
-        except (TypeError, ValueError) as e:
-            raise SystemError_(
-                f"bad option ({e})",
-                file=spec.registry_file or None,
-                field=where,
-                fix="batch_size/threads are integers",
-            ) from e
+        self.slots: int | None = count_option(spec, "batch_size")
+        self.threads: int | None = count_option(spec, "threads")
         self.requested_style: str = str(getattr(task, "prompt_style", "auto") or "auto")
         self.style_option: str | None = None
         if "prompt_style" in spec.options:

@@ -168,3 +168,16 @@ def test_native_adapter_sizes_itself_for_the_machine(tiny_apr: Path, monkeypatch
     )
     (c,) = pinned.generate([_prompt(0, dec)])
     assert pinned.n_slots == 5 and c.meta["threads"] == 2 and c.meta["slots"] == 5
+
+
+def test_bad_size_option_is_one_line(tiny_apr: Path) -> None:
+    from sse.core.errors import SseError
+
+    for kind, opts in (
+        ("native", {"apr": str(tiny_apr), "batch_size": "many"}),
+        ("llamacpp", {"threads": "two"}),
+    ):
+        with pytest.raises(SseError) as e:
+            build_adapter(SystemSpec(name="t", kind=kind, options=opts, registry_file="models.yaml"), None)
+        line = e.value.one_line()
+        assert f"systems.t.options.{next(k for k in opts if k != 'apr')}" in line and "\n" not in line
