@@ -174,7 +174,18 @@ def manifest(task: TaskConfig, systems: list[dict[str, Any]], corpus: dict[str, 
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(
-            ("numpy", "scipy", "doit", "diskcache", "xxhash", "py2many", "gguf", "tokenizers", "matplotlib", "jinja2")
+            (
+                "numpy",
+                "scipy",
+                "doit",
+                "diskcache",
+                "xxhash",
+                "py2many",
+                "gguf",
+                "tokenizers",
+                "matplotlib",
+                "jinja2",
+            )
         ),
         "rustc": command_output(["rustc", "-vV"]),
         "git_commit": git_commit(Path(__file__).resolve().parent.parent),
