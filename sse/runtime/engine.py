@@ -10,6 +10,11 @@ f32); attention is one batched matmul per group of slots that bring the same
 number of tokens (all decoding slots form one group). Sliding windows are
 honoured by masking: the cache keeps every position of every layer.
 
+Speed (benchmarks/bench_inference.py): weights stay [out, in] and are the left
+operand (`w @ h.T`; OpenBLAS runs this 20-40% faster than `h @ w.T` at decode
+batch sizes, with the same bits); K is cached transposed ([hd, position]) so the
+score matmul is a plain NN gemm, half the time of multiplying by a transposed K.
+
 Canonical tensor names (HF orientation [out, in]): tok_embd, norm, lm_head
 (optional), and per layer i: layers.{i}.attn_norm, wq, wk, wv, wo, ffn_norm,
 w_gate, w_up, w_down, plus optional bq, bk, bv (attn_bias), q_norm, k_norm
@@ -81,15 +86,17 @@ def _f32(a: np.ndarray) -> np.ndarray:
 class KVCache:
     """A fixed set of slots; slot s holds one sequence's K/V at cache index == token position.
 
+    Per layer, k is [slots, kv_heads, head_dim, positions] (transposed: scores are q @ k) and
+    v is [slots, kv_heads, positions, head_dim].
+
     `lengths[s]` counts the positions of slot s already written (the next token of a
     sequence goes at position lengths[s]). Resetting a slot is `lengths[s] = 0`;
     forking a shared prefix is `copy_prefix`.
     """
 
     def __init__(self, cfg: ModelConfig, n_slots: int, max_len: int) -> None:
-        shape = (n_slots, cfg.num_kv_heads, max_len, cfg.hd)
-        self.k = [np.zeros(shape, np.float32) for _ in range(cfg.num_layers)]
-        self.v = [np.zeros(shape, np.float32) for _ in range(cfg.num_layers)]
+        self.k = [np.zeros((n_slots, cfg.num_kv_heads, cfg.hd, max_len), np.float32) for _ in range(cfg.num_layers)]
+        self.v = [np.zeros((n_slots, cfg.num_kv_heads, max_len, cfg.hd), np.float32) for _ in range(cfg.num_layers)]
         self.lengths = np.zeros(n_slots, np.int64)
 
     @property
@@ -102,7 +109,7 @@ class KVCache:
 
     @property
     def max_len(self) -> int:
-        return int(self.k[0].shape[2]) if self.k else 0
+        return int(self.v[0].shape[2]) if self.v else 0
 
     def reset(self, slot: int) -> None:
         self.lengths[slot] = 0
@@ -110,7 +117,7 @@ class KVCache:
     def copy_prefix(self, src: int, dst: int, n: int) -> None:
         """Make slot dst start with the first n positions of slot src (shared-prompt reuse)."""
         for kk, vv in zip(self.k, self.v, strict=True):
-            kk[dst, :, :n] = kk[src, :, :n]
+            kk[dst, :, :, :n] = kk[src, :, :, :n]
             vv[dst, :, :n] = vv[src, :, :n]
         self.lengths[dst] = n
 
@@ -136,6 +143,11 @@ class _Group:
     contiguous: bool
 
 
+def _mm(h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """h @ w.T for a weight w [out, in], computed as (w @ h.T).T: the faster BLAS call, same bits."""
+    return (w @ h.T).T
+
+
 def _gelu_tanh(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(np.float32(0.7978845608028654) * (x + np.float32(0.044715) * x * x * x)))
 
@@ -149,7 +161,7 @@ class Model:
         self.cfg = cfg
         self.emb = _f32(weights["tok_embd"])
         self.norm = _f32(weights["norm"])
-        # logits = x @ head.T; a tied head shares the embedding array (no copy).
+        # logits = x @ head.T ([V, D] like every weight); a tied head shares the embedding array.
         self.head = self.emb if cfg.tie_word_embeddings else _f32(weights["lm_head"])
         self.layers: list[dict[str, np.ndarray]] = []
         for i in range(cfg.num_layers):
@@ -157,10 +169,10 @@ class Model:
                 return np.asarray(weights[f"layers.{i}.{n}"], np.float32)
 
             L = {"attn_norm": _f32(w("attn_norm")), "ffn_norm": _f32(w("ffn_norm")),
-                 "wqkv": _f32(np.concatenate([w("wq"), w("wk"), w("wv")], axis=0).T),
-                 "wo": _f32(w("wo").T),
-                 "w13": _f32(np.concatenate([w("w_gate"), w("w_up")], axis=0).T),
-                 "w2": _f32(w("w_down").T)}
+                 "wqkv": _f32(np.concatenate([w("wq"), w("wk"), w("wv")], axis=0)),
+                 "wo": _f32(w("wo")),
+                 "w13": _f32(np.concatenate([w("w_gate"), w("w_up")], axis=0)),
+                 "w2": _f32(w("w_down"))}
             if cfg.attn_bias:
                 L["bqkv"] = _f32(np.concatenate([w("bq"), w("bk"), w("bv")]))
             if cfg.qk_norm:
@@ -204,14 +216,15 @@ class Model:
         return out if rot == x.shape[-1] else np.concatenate([out, x[..., rot:]], axis=-1)
 
     def _mlp(self, h: np.ndarray, L: dict[str, np.ndarray]) -> np.ndarray:
-        gu = h @ L["w13"]
+        gu = L["w13"] @ h.T  # [2F, N]: gate and up are row blocks
         F = self.cfg.intermediate_size
-        g = gu[..., :F]
+        g = gu[:F]
         act = g / (1.0 + np.exp(-g)) if self.cfg.activation == "silu" else _gelu_tanh(g)
-        return (act * gu[..., F:]) @ L["w2"]
+        act *= gu[F:]
+        return (L["w2"] @ act).T
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        out = self._rmsnorm(x, self.norm) @ self.head.T
+        out = _mm(self._rmsnorm(x, self.norm), self.head)
         cap = self.cfg.final_logit_softcap
         if cap:
             out = np.tanh(out / np.float32(cap)) * np.float32(cap)
@@ -284,7 +297,7 @@ class Model:
             win = cfg.window(li)
             cos, sin = tables[cfg.layer_type(li)]
             h = self._rmsnorm(x, L["attn_norm"])
-            qkv = h @ L["wqkv"]
+            qkv = _mm(h, L["wqkv"])
             if "bqkv" in L:
                 qkv += L["bqkv"]
             q = qkv[:, : self.q_dim].reshape(N, H, hd)
@@ -296,18 +309,18 @@ class Model:
             q = self._apply_rope(q, cos, sin) * scale
             k = self._apply_rope(k, cos, sin)
             ck, cv = cache.k[li], cache.v[li]
-            ck[sl, :, pos] = k
+            ck[sl, :, :, pos] = k
             cv[sl, :, pos] = v
             for g in groups:
                 S, T = g.rows.shape
                 if g.contiguous:
-                    kk = ck[g.slots[0]: g.slots[-1] + 1, :, : g.n_keys]
+                    kk = ck[g.slots[0]: g.slots[-1] + 1, :, :, : g.n_keys]
                     vv = cv[g.slots[0]: g.slots[-1] + 1, :, : g.n_keys]
                 else:
-                    kk, vv = ck[g.slots, :, : g.n_keys], cv[g.slots, :, : g.n_keys]
+                    kk, vv = ck[g.slots, :, :, : g.n_keys], cv[g.slots, :, : g.n_keys]
                 # q rows of the group -> [S, K, G*T, hd] (g-major, then t)
                 qg = q[g.rows].reshape(S, T, K, G, hd).transpose(0, 2, 3, 1, 4).reshape(S, K, G * T, hd)
-                sc = (qg @ kk.transpose(0, 1, 3, 2)).reshape(S, K, G, T, g.n_keys)
+                sc = (qg @ kk).reshape(S, K, G, T, g.n_keys)
                 sc += g.bias[win]
                 sc -= sc.max(axis=-1, keepdims=True)
                 np.exp(sc, out=sc)
@@ -315,7 +328,7 @@ class Model:
                 og = sc.reshape(S, K, G * T, g.n_keys) @ vv  # [S, K, G*T, hd]
                 og = og.reshape(S, K, G, T, hd).transpose(0, 3, 1, 2, 4).reshape(S * T, self.q_dim)
                 o[g.rows.reshape(-1)] = og
-            a = o @ L["wo"]
+            a = _mm(o, L["wo"])
             if cfg.post_norms:
                 a = self._rmsnorm(a, L["post_attn_norm"])
             x = x + a

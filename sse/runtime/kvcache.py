@@ -56,11 +56,14 @@ class SlotCache:
 
     def _resize(self, cap: int) -> None:
         keep = min(cap, self.capacity, int(self.cache.lengths.max(initial=0)))
-        for layer in (self.cache.k, self.cache.v):
-            for li, old in enumerate(layer):
-                new = np.zeros((*old.shape[:2], cap, old.shape[3]), np.float32)
-                new[:, :, :keep] = old[:, :, :keep]
-                layer[li] = new
+        for li, old in enumerate(self.cache.k):  # [slots, heads, hd, positions]
+            new = np.zeros((*old.shape[:3], cap), np.float32)
+            new[..., :keep] = old[..., :keep]
+            self.cache.k[li] = new
+        for li, old in enumerate(self.cache.v):  # [slots, heads, positions, hd]
+            new = np.zeros((*old.shape[:2], cap, old.shape[3]), np.float32)
+            new[:, :, :keep] = old[:, :, :keep]
+            self.cache.v[li] = new
         self.peak_bytes = max(self.peak_bytes, self.cache.nbytes())
 
     def load(self, slot: int, prefix: Prefix | None) -> int:
@@ -71,7 +74,7 @@ class SlotCache:
         n = len(prefix.tokens)
         self.fit(max(n, int(self.cache.lengths.max(initial=0))))
         for li in range(len(self.cache.k)):
-            self.cache.k[li][slot, :, :n] = prefix.k[li]
+            self.cache.k[li][slot, ..., :n] = prefix.k[li]
             self.cache.v[li][slot, :, :n] = prefix.v[li]
         self.cache.lengths[slot] = n
         return n
@@ -82,7 +85,7 @@ class SlotCache:
 
 @dataclass(frozen=True)
 class Prefix:
-    """K/V of a token prefix: per layer [n_kv_heads, n, head_dim]."""
+    """K/V of a token prefix, per layer in the cache's layout: k [n_kv_heads, head_dim, n], v [n_kv_heads, n, head_dim]."""
 
     tokens: tuple[int, ...]
     k: tuple[np.ndarray, ...]
@@ -154,7 +157,7 @@ class PrefixCache:
         )
         n = len(tokens)
         pre = Prefix(
-            tokens, tuple(a[0, :, :n].copy() for a in cache.k), tuple(a[0, :, :n].copy() for a in cache.v)
+            tokens, tuple(a[0, ..., :n].copy() for a in cache.k), tuple(a[0, :, :n].copy() for a in cache.v)
         )
         self._entries[tokens] = pre
         self.computed += 1
