@@ -14,7 +14,7 @@ from sse.core.records import Sample, example_from_dict
 from sse.core.store import DamagedBuildFile, atomic_write_text
 from sse.run import evidence
 from sse.run.context import Plan, RunContext, report_dir
-from sse.run.shards import gen_target, read_entries, ver_target
+from sse.run.shards import gen_entries, gen_target, ver_entries, ver_target
 from sse.run.timings import measured, stage_times
 from sse.run.verify import rebuild
 from sse.systems.base import traits
@@ -59,12 +59,12 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
         det = not ctx.adapter(name).is_stochastic(task.decoding)
         for run in range(evidence.runs_for(task, plan.runs, det)):
             try:
-                gen, gen_entries = read_entries(gen_target(task.id, name, run))
-                ver, ver_entries = read_entries(ver_target(task.id, name, run))
+                gen, gens = gen_entries(gen_target(task.id, name, run))
+                _, vers = ver_entries(ver_target(task.id, name, run))
             except DamagedBuildFile as e:
                 rebuild(ctx, e, name, run)
-                gen, gen_entries = read_entries(gen_target(task.id, name, run))
-                ver, ver_entries = read_entries(ver_target(task.id, name, run))
+                gen, gens = gen_entries(gen_target(task.id, name, run))
+                _, vers = ver_entries(ver_target(task.id, name, run))
             if gen.get("stopped"):  # runs: auto stopped the system before this run
                 break
             info.update(
@@ -74,25 +74,25 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
             )
             if gen["skipped"]:
                 break
-            comp_by_key = {g["key"]: g["completion"] for g in gen_entries}
-            for v in ver_entries:
-                comp = comp_by_key[v["completion_key"]]
-                ex = examples[v["example_id"]]
-                completions[v["completion_key"]] = comp
-                if v.get("rust"):
-                    sources[v["rust_key"]] = v["rust"]
-                verdict = v["verdict"]
-                if comp.get("error"):
-                    gen_errors.setdefault(name, []).append(f"{ex['id']}: {comp.get('error')}")
+            comp_by_key = {g.key: g.completion for g in gens}
+            for v in vers:
+                comp = comp_by_key[v.completion_key]
+                ex = examples[v.example_id]
+                completions[v.completion_key] = comp.to_dict()
+                if v.rust:
+                    sources[v.rust_key] = v.rust
+                verdict = v.verdict
+                if comp.error:
+                    gen_errors.setdefault(name, []).append(f"{ex['id']}: {comp.error}")
                 if verdict is None:
                     status, vkey = "infra_error", ""
                 else:
-                    status, vkey = verdict["status"], v["key"]
+                    status, vkey = verdict.status, v.key
                     if vkey:
-                        verdicts[vkey] = verdict
+                        verdicts[vkey] = verdict.to_dict()
                 plus = evidence.sample_plus_meta(v, ex)
-                if v.get("plus_verdict") is not None and v.get("plus_key"):
-                    verdicts[v["plus_key"]] = v["plus_verdict"]
+                if v.plus is not None and v.plus.verdict is not None and v.plus.key:
+                    verdicts[v.plus.key] = v.plus.verdict.to_dict()
                 samples.append(
                     Sample(
                         task=task.id,
@@ -101,22 +101,22 @@ def collect(ctx: RunContext, plan: Plan, systems: list[str]) -> dict[str, Any]:
                         run=run,
                         level=int(ex["level"]),
                         status=status,
-                        completion_key=v["completion_key"],
+                        completion_key=v.completion_key,
                         verdict_key=vkey,
                         example_key=ex["key"],
-                        rust_key=v.get("rust_key", ""),
-                        tests_passed=int(verdict["tests_passed"]) if verdict else 0,
-                        tests_total=int(verdict["tests_total"]) if verdict else len(ex["tests"]),
-                        tokens_in=comp.get("tokens_in"),
-                        tokens_out=comp.get("tokens_out"),
-                        latency_s=float(comp.get("latency_s") or 0.0),
-                        ttft_s=comp.get("ttft_s"),
-                        cpu_s=comp.get("cpu_s"),
-                        dollars=comp.get("dollars"),
-                        cost_source=comp.get("cost_source") or "unpriced",
+                        rust_key=v.rust_key,
+                        tests_passed=int(verdict.tests_passed) if verdict else 0,
+                        tests_total=int(verdict.tests_total) if verdict else len(ex["tests"]),
+                        tokens_in=comp.tokens_in,
+                        tokens_out=comp.tokens_out,
+                        latency_s=float(comp.latency_s or 0.0),
+                        ttft_s=comp.ttft_s,
+                        cpu_s=comp.cpu_s,
+                        dollars=comp.dollars,
+                        cost_source=comp.cost_source or "unpriced",
                         deterministic=bool(gen["deterministic"]),
-                        error_codes=tuple(verdict.get("error_codes", ())) if verdict else (),
-                        generation_error=comp.get("error"),
+                        error_codes=verdict.error_codes if verdict else (),
+                        generation_error=comp.error,
                         meta={"plus": plus} if plus else {},
                     ).to_dict()
                 )

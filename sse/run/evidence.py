@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sse.core.entries import GenEntry, VerifyEntry
 from sse.core.records import Example
 from sse.core.store import Store, content_key
 from sse.run.context import RunContext
@@ -75,37 +76,32 @@ def plus_example(row: dict[str, Any], example: Example) -> Example | None:
     return with_plus(example, plus_from_row(example.id, p)) if p else None
 
 
-def wants_plus(entry: dict[str, Any], row: dict[str, Any]) -> bool:
+def wants_plus(entry: VerifyEntry, row: dict[str, Any]) -> bool:
     """A verify entry whose answer passed base and whose example has plus cases not yet judged."""
-    v, pv = entry.get("verdict"), entry.get("plus_verdict")
-    return (
-        bool(row.get("plus"))
-        and v is not None
-        and v.get("status") == "pass"
-        and (pv is None or pv.get("status") == "infra_error")
-    )
+    pv = entry.plus.verdict if entry.plus is not None else None
+    return bool(row.get("plus")) and entry.status == "pass" and (pv is None or pv.status == "infra_error")
 
 
-def sample_plus_meta(entry: dict[str, Any], row: dict[str, Any]) -> dict[str, Any] | None:
+def sample_plus_meta(entry: VerifyEntry, row: dict[str, Any]) -> dict[str, Any] | None:
     """`Sample.meta["plus"]`: the plus verdict of a function answer, the differential plus cases of a
     program's verdict, `not_run` for an answer that failed base; None when there are no plus cases."""
-    v = entry.get("verdict")
+    v = entry.verdict
     p = row.get("plus")
     if p:
         n = len(p["tests"])
-        pv = entry.get("plus_verdict")
-        if pv is not None:
+        if entry.plus is not None and entry.plus.verdict is not None:
+            pv = entry.plus.verdict
             return {
-                "status": pv["status"],
-                "passed": int(pv.get("tests_passed", 0)),
-                "total": int(pv.get("tests_total", 0)),
+                "status": pv.status,
+                "passed": int(pv.tests_passed),
+                "total": int(pv.tests_total),
                 "cases": n,
-                "verdict_key": entry.get("plus_key", ""),
+                "verdict_key": entry.plus.key,
             }
-        if v is not None and v.get("status") != "pass":
+        if v is not None and v.status != "pass":
             return {"status": "not_run", "cases": n, "why": "base failed, so base+plus fails"}
         return None
-    prog = (v or {}).get("meta", {}).get("plus") if isinstance((v or {}).get("meta"), dict) else None
+    prog = v.meta.get("plus") if v is not None and isinstance(v.meta, dict) else None
     if isinstance(prog, dict) and "status" in prog:
         return {
             "status": prog["status"],
@@ -132,23 +128,23 @@ def finished_runs(
     """Outcome maps and dollars of a system's runs before `upto` that were generated, and the
     decision of the first run that `runs: auto` stopped (None when none was)."""
     from sse.core.store import DamagedBuildFile
-    from sse.run.shards import gen_target, read_entries, ver_target
+    from sse.run.shards import gen_entries, gen_target, ver_entries, ver_target
 
     task, spec = ctx.task, ctx.spec(system)
     runs: list[dict[str, float]] = []
     dollars: list[float] = []
     for r in range(upto):
         try:
-            gen, gen_entries = read_entries(gen_target(task.id, system, r))
-            _, ver_entries = read_entries(ver_target(task.id, system, r))
+            gen, gens = gen_entries(gen_target(task.id, system, r))
+            _, vers = ver_entries(ver_target(task.id, system, r))
         except (FileNotFoundError, DamagedBuildFile):
             break
         if gen.get("stopped"):
             return runs, dollars, gen["stopped"]
         if gen.get("skipped"):
             break
-        runs.append(outcomes(ver_entries))
-        dollars.append(run_dollars(gen_entries, spec, task.price_table))
+        runs.append(outcomes(vers))
+        dollars.append(run_dollars(gens, spec, task.price_table))
     return runs, dollars, None
 
 
@@ -189,18 +185,17 @@ def rule_key(task: TaskConfig, plan_runs: int | None, deterministic: bool) -> li
     return [asdict(task.auto_runs)]
 
 
-def outcomes(ver_entries: Sequence[dict[str, Any]]) -> dict[str, float]:
+def outcomes(ver_entries: Sequence[VerifyEntry]) -> dict[str, float]:
     """example id -> 1 (pass) / 0 (fail) of one run; harness failures are left out."""
     out: dict[str, float] = {}
     for e in ver_entries:
-        v = e.get("verdict")
-        if v is None or v.get("status") == "infra_error":
+        if e.status is None or e.status == "infra_error":
             continue
-        out[e["example_id"]] = 1.0 if v.get("status") == "pass" else 0.0
+        out[e.example_id] = 1.0 if e.status == "pass" else 0.0
     return out
 
 
-def run_dollars(gen_entries: Sequence[dict[str, Any]], spec: SystemSpec, price_table: str | None) -> float:
+def run_dollars(gen_entries: Sequence[GenEntry], spec: SystemSpec, price_table: str | None) -> float:
     """What one run cost: the dollars each answer reports, else its tokens at the system's prices
     (registry, then price table). Local machine time is not counted: the budget is for paid systems."""
     from sse.analysis import costs
@@ -211,11 +206,11 @@ def run_dollars(gen_entries: Sequence[dict[str, Any]], spec: SystemSpec, price_t
     )
     total = 0.0
     for g in gen_entries:
-        c = g.get("completion") or {}
-        if c.get("dollars") is not None:
-            total += float(c["dollars"])
+        c = g.completion
+        if c.dollars is not None:
+            total += float(c.dollars)
             continue
-        split = costs.token_dollars(c.get("tokens_in"), c.get("tokens_out"), price)
+        split = costs.token_dollars(c.tokens_in, c.tokens_out, price)
         if split is not None:
             total += sum(split)
     return total

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
-from sse.core.records import Example, example_from_dict
+from sse.core.entries import RETRY, GenEntry
+from sse.core.records import Completion, Example, example_from_dict
 from sse.core.store import content_key
 from sse.run import evidence
 from sse.run.context import RunContext
 from sse.run.progress import Progress
 from sse.run.shards import (
-    RETRY,
     SHARD,
     Fresh,
     finish_sharded,
@@ -51,12 +51,6 @@ def generation_key(fingerprint: str, prompt: Prompt, stochastic: bool, extra: An
         prompt.run if stochastic else None,
         extra,
     )
-
-
-def completion_ok(e: dict[str, Any]) -> bool:
-    """A completion the store keeps: no error, or the system's own timeout (a harness failure is retried)."""
-    c = e["completion"]
-    return not c.get("error") or c.get("error_kind") == "timeout"
 
 
 def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = None) -> None:
@@ -109,11 +103,11 @@ def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = Non
             if shard_reusable(target, name, "completion", have):
                 header["cache_hits"] += len(chunk)
                 continue
-            prev = {e["example_key"]: e for e in old_shard(target, config, pos)}
-            entries: list[dict[str, Any] | None] = []
+            prev = {e.example_key: e for e in map(GenEntry.from_json, old_shard(target, config, pos))}
+            entries: list[GenEntry | None] = []
             for d in chunk:
                 old = prev.get(d["key"])
-                if old is not None and f"completion/{old['key']}" in have and completion_ok(old):
+                if old is not None and f"completion/{old.key}" in have and old.kept:
                     entries.append(old)
                     header["cache_hits"] += 1
                     continue
@@ -122,14 +116,12 @@ def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = Non
                 key = generation_key(fp, prompt, stochastic, extra_key(adapter, ex))
                 cached = store.get("completion", key)
                 if cached is not None:
-                    entries.append(
-                        {"key": key, "example_id": ex.id, "example_key": d["key"], "completion": cached}
-                    )
+                    entries.append(GenEntry(key, ex.id, d["key"], Completion.from_dict(cached)))
                     header["cache_hits"] += 1
                 else:
                     entries.append(None)
                     todo.append((name, len(entries) - 1, key, prompt))
-            fresh[name] = (entries, [])  # type: ignore[assignment]
+            fresh[name] = (entries, [])
         with Progress(
             f"generate {task.id} {system} r{run}",
             total=len(raw_examples),
@@ -145,18 +137,14 @@ def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = Non
                 comps = ctx.executor.generate(ctx.spec(system), task, [p for *_, p in batch])
                 wall = time.perf_counter() - t0
                 for (name, i, key, prompt), comp in zip(batch, comps, strict=True):
-                    cd = comp.to_dict() | {"key": key, "run": run}
+                    comp = replace(comp, key=key, run=run)
                     if comp.error is None or comp.error_kind == "timeout":
-                        store.put("completion", key, cd)  # failures of the harness are retried next time
+                        # failures of the harness are retried next time
+                        store.put("completion", key, comp.to_dict())
                     else:
                         header["errors"] += 1
                         bar.fail()
-                    fresh[name][0][i] = {
-                        "key": key,
-                        "example_id": prompt.example.id,
-                        "example_key": prompt.example.key(),
-                        "completion": cd,
-                    }
+                    fresh[name][0][i] = GenEntry(key, prompt.example.id, prompt.example.key(), comp)
                     header["generated"] += 1
                 made = sum(c.tokens_out or 0 for c in comps) if local else 0
                 bar.advance(len(batch), tokens=made, seconds=wall if made else 0.0)
@@ -170,5 +158,5 @@ def run_generate(ctx: RunContext, system: str, run: int, auto: bool | None = Non
             write_build_file(target, header | {"shards": []}, [RETRY])
             return
         for entries, keys in fresh.values():
-            keys.extend(e["key"] if completion_ok(e) else RETRY for e in entries if e is not None)
+            keys.extend(e.sidecar_key() for e in entries if e is not None)
     finish_sharded(target, header, names, fresh)

@@ -5,26 +5,29 @@ present, is reused without being read: an edit to one example rewrites one shard
 whatever the corpus size.
 
 Every build file has a `.keys` sidecar: its own seal ("#self SIZE DIGEST"), in an index the
-seals of its shards ("#shard:<name> SIZE DIGEST"), then one store key a line, RETRY for a
-harness failure (which keeps the target out of date).
+seals of its shards ("#shard:<name> SIZE DIGEST"), then one store key a line, `<retry>` (RETRY,
+sse.core.entries) for a harness failure (which keeps the target out of date). Shard entries are
+sse.core.entries.GenEntry / VerifyEntry; `read_entries` gives the raw JSON, `gen_entries` and
+`ver_entries` the typed entries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from sse.core.entries import RETRY, GenEntry, SidecarKey, VerifyEntry, sidecar_key, sidecar_line
 from sse.core.store import DamagedBuildFile, atomic_write_bytes, read_sealed, seal_of, sealed_size_ok
 from sse.run.context import build_dir
 
 BUILD_FORMAT = 2  # layout of build files; part of every up-to-date check, so a new layout rebuilds them
 SHARD = 128
-RETRY = "<retry>"  # a sidecar line for an entry to redo (harness failure, skipped system)
 
-#: entries of a shard, and the store keys its sidecar lists
-Fresh = dict[str, tuple[list[dict[str, Any]], list[str]]]
+#: entries of a shard (GenEntry or VerifyEntry), and the store keys its sidecar lists
+Fresh = dict[str, tuple[list[Any], list[SidecarKey]]]
 
 
 def gen_target(task_id: str, system: str, run: int) -> Path:
@@ -40,19 +43,21 @@ def read_json(path: Path) -> Any:
 
 
 def write_build_file(
-    path: Path, data: Any, keys: list[str] | None = None, seals: tuple[str, ...] = ()
+    path: Path, data: Any, keys: Sequence[SidecarKey] | None = None, seals: tuple[str, ...] = ()
 ) -> str:
     """Write a build file; `keys` go to a sidecar the up-to-date check reads without parsing the file,
     after the file's own seal ("#self SIZE DIGEST") and `seals` of other files. Returns the seal."""
     blob = orjson.dumps(data)
     seal = seal_of(blob)
     if keys is not None:
-        atomic_write_bytes(path.with_suffix(".keys"), "\n".join([f"#self {seal}", *seals, *keys]).encode())
+        atomic_write_bytes(
+            path.with_suffix(".keys"), "\n".join([f"#self {seal}", *seals, *map(sidecar_line, keys)]).encode()
+        )
     atomic_write_bytes(path, blob)
     return seal
 
 
-def sidecar(build_file: Path) -> tuple[dict[str, str], list[str]] | None:
+def sidecar(build_file: Path) -> tuple[dict[str, str], list[SidecarKey]] | None:
     """A build file's `.keys` sidecar read once: its '#NAME SIZE DIGEST' seal lines ('self', the file;
     in an index, 'shard:<name>') and its store keys, one a line (RETRY for a harness failure)."""
     try:
@@ -66,7 +71,7 @@ def sidecar(build_file: Path) -> tuple[dict[str, str], list[str]] | None:
         if seal:
             seals[name] = seal
         n += 1
-    return seals, [k for k in lines[n:] if k]
+    return seals, [sidecar_key(k) for k in lines[n:] if k]
 
 
 def seals_of(build_file: Path) -> dict[str, str]:
@@ -83,16 +88,16 @@ def shard_path(target: Path, name: str) -> Path:
     return target.with_suffix(".d") / f"{name}.json"
 
 
-def read_keys(build_file: Path) -> list[str] | None:
+def read_keys(build_file: Path) -> list[SidecarKey] | None:
     side = sidecar(build_file)
     return side[1] if side else None
 
 
-def all_stored(keys: list[str] | None, namespace: str, have: frozenset[str]) -> bool:
+def all_stored(keys: list[SidecarKey] | None, namespace: str, have: frozenset[str]) -> bool:
     """True when the sidecar exists, lists no harness failure, and every key is in `have` (the store)."""
     if keys is None:
         return False
-    return all(k != RETRY and f"{namespace}/{k}" in have for k in keys)
+    return all(isinstance(k, str) and f"{namespace}/{k}" in have for k in keys)
 
 
 def shard_reusable(target: Path, name: str, namespace: str, have: frozenset[str]) -> bool:
@@ -129,10 +134,10 @@ def old_shard(target: Path, config: str, position: int) -> list[dict[str, Any]]:
 def finish_sharded(target: Path, header: dict[str, Any], names: list[str], fresh: Fresh) -> None:
     """Write new shards (entries + key sidecar), the index and its key sidecar; drop stale shards."""
     seals = {
-        name: write_build_file(shard_path(target, name), entries, keys)
+        name: write_build_file(shard_path(target, name), [e.to_json() for e in entries], keys)
         for name, (entries, keys) in fresh.items()
     }
-    all_keys: list[str] = []
+    all_keys: list[SidecarKey] = []
     for name in names:  # fresh shards' keys are in hand; reused shards' sidecars are read (once)
         if name in fresh:
             all_keys.extend(fresh[name][1])
@@ -165,3 +170,15 @@ def store_has_all(target: Path, namespace: str, have: frozenset[str]) -> bool:
     """Every store entry the build file lists still exists, and the file and its shards have the
     sizes their seals record (a truncated shard is rebuilt)."""
     return all_stored(read_keys(target), namespace, have) and intact(target)
+
+
+def gen_entries(target: Path) -> tuple[dict[str, Any], list[GenEntry]]:
+    """`read_entries` of a generate target, typed."""
+    index, raw = read_entries(target)
+    return index, [GenEntry.from_json(d) for d in raw]
+
+
+def ver_entries(target: Path) -> tuple[dict[str, Any], list[VerifyEntry]]:
+    """`read_entries` of a verify target, typed."""
+    index, raw = read_entries(target)
+    return index, [VerifyEntry.from_json(d) for d in raw]

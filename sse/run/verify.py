@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
+from sse.core.entries import GenEntry, VerifyEntry
 from sse.core.records import Verdict, example_from_dict
 from sse.core.store import DamagedBuildFile, content_key
 from sse.run import evidence
 from sse.run.context import RunContext
-from sse.run.generate import completion_ok, run_generate
+from sse.run.generate import run_generate
 from sse.run.progress import Progress
 from sse.run.shards import (
-    RETRY,
     Fresh,
     finish_sharded,
     gen_target,
@@ -76,55 +76,57 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
             names.append(name)
             if shard_reusable(target, name, "verdict", have):
                 continue
-            gentries = read_checked(shard_path(gtarget, gname), list)
-            prev = {e["completion_key"] + "/" + e["example_key"]: e for e in old_shard(target, config, pos)}
-            entries: list[dict[str, Any]] = []
+            gentries = map(GenEntry.from_json, read_checked(shard_path(gtarget, gname), list))
+            prev = {
+                e.completion_key + "/" + e.example_key: e
+                for e in map(VerifyEntry.from_json, old_shard(target, config, pos))
+            }
+            entries: list[VerifyEntry] = []
             for g in gentries:
-                d = raw[g["example_id"]]
-                comp = g["completion"]
-                base = {"example_id": d["id"], "example_key": d["key"], "completion_key": g["key"]}
-                if not completion_ok(g):
-                    entries.append(base | {"key": "", "rust_key": "", "verdict": None})
+                d = raw[g.example_id]
+                comp = g.completion
+                if not g.kept:
+                    entries.append(VerifyEntry(d["id"], d["key"], g.key, "unverified"))
                     continue
-                if (
-                    comp.get("error_kind") == "timeout"
-                ):  # the system was too slow: its failure, no Rust to judge
-                    vkey = content_key("generation-timeout", g["key"])
+                if comp.error_kind == "timeout":  # the system was too slow: its failure, no Rust to judge
+                    vkey = content_key("generation-timeout", g.key)
                     v = Verdict(
                         status="timeout",
                         key=vkey,
                         tests_total=len(d["tests"]),
-                        diagnostics=str(comp.get("error") or "generation timed out"),
+                        diagnostics=str(comp.error or "generation timed out"),
                     )
-                    entries.append(
-                        base | {"key": vkey, "rust_key": "", "verdict": v.to_dict(), "synthetic": True}
-                    )
+                    entries.append(VerifyEntry(d["id"], d["key"], g.key, "timeout", key=vkey, verdict=v))
                     continue
-                old = prev.get(g["key"] + "/" + d["key"])
+                old = prev.get(g.key + "/" + d["key"])
                 if (
                     old is not None
-                    and old.get("verdict") is not None
-                    and f"verdict/{old['key']}" in have
-                    and (not old.get("plus_key") or f"verdict/{old['plus_key']}" in have)
+                    and old.verdict is not None
+                    and f"verdict/{old.key}" in have
+                    and (old.plus is None or not old.plus.key or f"verdict/{old.plus.key}" in have)
                 ):
                     entries.append(old)
                     header["cache_hits"] += 1
                     continue
                 ex = example_from_dict(d)
-                rust = extract_rust(comp.get("text") or "", ex)
+                rust = extract_rust(comp.text or "", ex)
                 req = VerifyRequest(example=ex, rust=rust, ground_truth=task.ground_truth)
                 vkey = verdict_key(req)
-                entry = base | {
-                    "key": vkey,
-                    "rust_key": content_key("rust", rust) if rust else "",
-                    "rust": rust,
-                }
+                entry = VerifyEntry(
+                    d["id"],
+                    d["key"],
+                    g.key,
+                    "judged",
+                    key=vkey,
+                    rust_key=content_key("rust", rust) if rust else "",
+                    rust=rust,
+                )
                 cached = store.get("verdict", vkey)
                 if cached is not None:
                     header["cache_hits"] += 1
-                    entries.append(entry | {"verdict": cached})
+                    entries.append(entry.with_verdict(Verdict.from_dict(cached)))
                 else:
-                    entries.append(entry | {"verdict": None})
+                    entries.append(entry)
                     todo.setdefault(vkey, (req, []))[1].append((name, len(entries) - 1))
             fresh[name] = (entries, [])
         _judge_todo(ctx, f"verify {task.id} {system} r{run}", todo, fresh, header, "verdict")
@@ -132,13 +134,7 @@ def _verify(ctx: RunContext, system: str, run: int) -> None:
         _judge_todo(ctx, f"verify+plus {task.id} {system} r{run}", plus_todo, fresh, header, "plus_verdict")
         for entries, keys in fresh.values():
             for e in entries:
-                if e["verdict"] is None or e["verdict"].get("status") == "infra_error":
-                    keys.append(RETRY)
-                elif e["key"] and not e.get("synthetic"):
-                    keys.append(e["key"])
-                pv = e.get("plus_verdict")
-                if pv is not None:
-                    keys.append(RETRY if pv.get("status") == "infra_error" else e["plus_key"])
+                keys.extend(e.sidecar_keys())
     finish_sharded(target, header, names, fresh)
 
 
@@ -149,7 +145,8 @@ def _judge_todo(
     ctx: RunContext, label: str, todo: Todo, fresh: Fresh, header: dict[str, Any], field: str
 ) -> None:
     """Judge the distinct requests of `todo` in chunks, store each verdict (harness failures are not
-    stored, so they are retried), and put it in `field` of every entry that asked for it."""
+    stored, so they are retried), and give it to every entry that asked for it: as its verdict
+    (`field` "verdict") or as its plus check's ("plus_verdict")."""
     items = list(todo.items())
     asked = sum(len(ix) for _, (_, ix) in items)
     n_total = sum(len(e) for e, _ in fresh.values()) if field == "verdict" else asked
@@ -160,13 +157,14 @@ def _judge_todo(
             chunk = items[start : start + step]
             verdicts = ctx.executor.verify([req for _, (req, _) in chunk], ctx.judge)
             for (vkey, (_, where)), v in zip(chunk, verdicts, strict=True):
-                vd = v.to_dict() | {"key": vkey}
+                v = replace(v, key=vkey)
                 if v.status != "infra_error":
-                    ctx.store.put("verdict", vkey, vd)
+                    ctx.store.put("verdict", vkey, v.to_dict())
                 else:
                     bar.fail()
                 for name, i in where:
-                    fresh[name][0][i][field] = vd
+                    e: VerifyEntry = fresh[name][0][i]
+                    fresh[name][0][i] = e.with_verdict(v) if field == "verdict" else e.with_plus(vkey, v)
                 header["verified"] += 1
             bar.advance(sum(len(ix) for _, (_, ix) in chunk))
 
@@ -179,18 +177,16 @@ def _plus_todo(ctx: RunContext, raw: dict[str, dict[str, Any]], fresh: Fresh, he
     todo: Todo = {}
     for name, (entries, _) in fresh.items():
         for i, e in enumerate(entries):
-            row = raw[e["example_id"]]
+            row = raw[e.example_id]
             if not evidence.wants_plus(e, row):
                 continue
             ex = evidence.plus_example(row, example_from_dict(row))
-            req = VerifyRequest(example=ex, rust=e.get("rust"), ground_truth=ctx.task.ground_truth)
+            req = VerifyRequest(example=ex, rust=e.rust, ground_truth=ctx.task.ground_truth)
             pkey = verdict_key(req)
-            e["plus_key"] = pkey
             cached = ctx.store.get("verdict", pkey)
+            entries[i] = e.with_plus(pkey, None if cached is None else Verdict.from_dict(cached))
             if cached is not None:
-                e["plus_verdict"] = cached
                 header["cache_hits"] += 1
             else:
-                e["plus_verdict"] = None
                 todo.setdefault(pkey, (req, []))[1].append((name, i))
     return todo
