@@ -1,4 +1,4 @@
-"""The records that cross every seam: Example, Completion, Verdict, Sample.
+"""The records that cross every seam: Example, Completion, Verdict, Sample, and Results (results.json).
 
 They are plain frozen dataclasses with JSON round-trips so that the store, the
 doit targets, samples.jsonl and the report all speak the same vocabulary.
@@ -10,13 +10,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
-VerdictStatus = Literal[
-    "pass", "no_code", "compile_error", "test_failure", "timeout", "crash", "infra_error"
-]
+VerdictStatus = Literal["pass", "no_code", "compile_error", "test_failure", "timeout", "crash", "infra_error"]
 VERDICT_STATUSES: tuple[str, ...] = (
-    "pass", "no_code", "compile_error", "test_failure", "timeout", "crash", "infra_error"
+    "pass",
+    "no_code",
+    "compile_error",
+    "test_failure",
+    "timeout",
+    "crash",
+    "infra_error",
 )
 CostSource = Literal["provider", "tokens", "machine_time", "unpriced"]
 ExampleKind = Literal["function", "program"]
@@ -196,6 +200,32 @@ class Sample:
         return cls(**d)
 
 
+class Results(TypedDict):
+    """results.json, what `sse.analysis.analyze` returns and the report renders (docs/report-inputs.md).
+
+    A TypedDict, not a dataclass: the JSON is the record (keys in this order, values already
+    JSON-clean: non-finite floats are null), so typing it changes no byte of it."""
+
+    schema: int
+    task: dict[str, Any]
+    problems: int
+    levels_present: list[int]
+    level_weights: dict[str, float]
+    warnings: list[str]
+    excluded: dict[str, int]
+    skipped: list[dict[str, str]]
+    systems: list[dict[str, Any]]
+    baseline: str | None
+    baseline_reason: str
+    comparisons: list[dict[str, Any]]
+    pareto: dict[str, Any]
+    value_score_definition: str
+    plus: dict[str, Any] | None
+    runs_rule: dict[str, Any] | None
+    program_suites: dict[str, Any] | None
+    manifest: dict[str, Any]
+
+
 @functools.cache
 def _fields(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls))
@@ -238,14 +268,27 @@ def decode_value(v: Any) -> Any:
 
 def example_to_dict(e: Example) -> dict[str, Any]:
     d = dataclasses.asdict(e)
-    d["tests"] = [{"args": encode_value(tuple(t.args)), "expected": encode_value(t.expected), "raises": t.raises,
-                   "kwargs": encode_value(dict(t.kwargs))} for t in e.tests]
+    d["tests"] = [
+        {
+            "args": encode_value(tuple(t.args)),
+            "expected": encode_value(t.expected),
+            "raises": t.raises,
+            "kwargs": encode_value(dict(t.kwargs)),
+        }
+        for t in e.tests
+    ]
     return d
 
 
 def example_from_dict(d: dict[str, Any]) -> Example:
     d = {k: v for k, v in d.items() if k in _fields(Example)}
-    d["tests"] = tuple(TestCase(args=tuple(decode_value(t["args"])), expected=decode_value(t["expected"]),
-                                raises=t.get("raises"), kwargs=decode_value(t.get("kwargs") or {"$dict": []}))
-                       for t in d.get("tests", ()))
+    d["tests"] = tuple(
+        TestCase(
+            args=tuple(decode_value(t["args"])),
+            expected=decode_value(t["expected"]),
+            raises=t.get("raises"),
+            kwargs=decode_value(t.get("kwargs") or {"$dict": []}),
+        )
+        for t in d.get("tests", ())
+    )
     return Example(**d)
