@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sse.core.errors import StoreError
 from sse.core.store import atomic_write_text, cache_root
 
 #: stages in graph order (what the manifest lists, in this order)
@@ -74,7 +75,8 @@ def record(
         **extra,
     }
     path = _record_path(stage, name, root)
-    with contextlib.suppress(OSError):
+    # a read-only or full cache raises StoreError from the atomic write: the run's own error says so
+    with contextlib.suppress(OSError, StoreError):
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(rec, sort_keys=True))
 
