@@ -7,32 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from counting import VERIFIED, run_doit
 
-from sse import graph
 from sse.core.store import Store
 from sse.run.context import Plan
 from sse.run.shards import read_entries
-
-VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 
 
 @pytest.fixture(autouse=True)
 def counting_verifier() -> None:
     VERIFIED.clear()
-
-
-def counted(reqs: list[Any]) -> list[Any]:
-    """The scorers' own judge, counting the requests it is handed."""
-    from sse.scorers import verify_batch
-
-    for r in reqs:
-        VERIFIED[r.example.id] += 1
-    return verify_batch(reqs)
-
-
-def run_doit(args: list[str], plan: Plan) -> int:
-    """The graph with the counting judge in the run context (the seam tests use)."""
-    return graph.run_doit(args, plan, judge=counted)
 
 
 PLAN = Plan(task_glob="tasks/t.yaml", output="reports")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from counting import VERIFIED, run_doit
 
-from sse import graph
 from sse.core.records import Completion, TestCase
 from sse.run.context import Plan
 from sse.run.shards import read_entries
@@ -18,7 +18,6 @@ from sse.task.corpus import load_corpus
 from sse.task.corpus.plus import PlusSet, plus_dir, plus_key, save_plus
 from sse.task.spec import Decoding, Prompt, SystemSpec
 
-VERIFIED: Counter[str] = Counter()  # example id -> verification requests
 WRONG_ADD = "pub fn add(a: i64, b: i64) -> i64 { if a == 100 { 0 } else { a + b } }"
 
 
@@ -59,20 +58,6 @@ register_kind("wrongadd")(lambda spec, task: WrongAddAdapter(spec, task))
 @pytest.fixture(autouse=True)
 def counting_verifier() -> None:
     VERIFIED.clear()
-
-
-def counted(reqs: list[Any]) -> list[Any]:
-    """The scorers' own judge, counting the requests it is handed."""
-    from sse.scorers import verify_batch
-
-    for r in reqs:
-        VERIFIED[r.example.id] += 1
-    return verify_batch(reqs)
-
-
-def run_doit(args: list[str], plan: Plan) -> int:
-    """The graph with the counting judge in the run context (the seam tests use)."""
-    return graph.run_doit(args, plan, judge=counted)
 
 
 def _task(project: Path, evaluation: str, ground_truth: str = "{type: compiler}") -> None:
