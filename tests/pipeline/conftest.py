@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from counting import CountingJudge
 
 from sse.core.records import Completion
 from sse.systems.base import register_kind
@@ -95,19 +96,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def calls() -> Counter[str]:
     return CALLS
-
-
-class CountingJudge:
-    """The scorers' own judge, with a count of verification requests per example id."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-
-    def __call__(self, reqs: list[Any]) -> list[Any]:
-        from sse.scorers import verify_batch
-
-        self.counts.update(r.example.id for r in reqs)
-        return verify_batch(reqs)
 
 
 @pytest.fixture

@@ -9,18 +9,24 @@ from typing import Any
 from sse import graph
 from sse.run.context import Plan
 
-VERIFIED: Counter[str] = Counter()  # example id -> verification requests
+
+class CountingJudge:
+    """The scorers' own judge, with a count of verification requests per example id."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, reqs: list[Any]) -> list[Any]:
+        from sse.scorers import verify_batch
+
+        self.counts.update(r.example.id for r in reqs)
+        return verify_batch(reqs)
 
 
-def counted(reqs: list[Any]) -> list[Any]:
-    """The scorers' own judge, counting the requests it is handed."""
-    from sse.scorers import verify_batch
-
-    for r in reqs:
-        VERIFIED[r.example.id] += 1
-    return verify_batch(reqs)
+COUNTED = CountingJudge()
+VERIFIED = COUNTED.counts  # example id -> verification requests, for modules that share one judge
 
 
 def run_doit(args: list[str], plan: Plan) -> int:
-    """The graph with the counting judge in the run context (the seam tests use)."""
-    return graph.run_doit(args, plan, judge=counted)
+    """The graph with the shared counting judge in the run context (the seam tests use)."""
+    return graph.run_doit(args, plan, judge=COUNTED)
